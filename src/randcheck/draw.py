@@ -1,0 +1,319 @@
+"""Where a draw happens: :func:`draw` and :func:`verify`.
+
+A draw is a pure function of the committed pools, the items and a public seed.
+For each item, the covered entities are found in the entity pool, the item's
+policy states their exact inclusion probabilities, and the systematic sampler
+draws from the item's own labelled sub-streams (``["item", code, "order"]`` and
+``["item", code, "start"]``). Entities drawn for several items become one task:
+one visit covering all of them (合并检查、一次办结).
+
+The :class:`DrawResult` carries a JSON record from which anyone holding the
+same pools can replay the draw with :func:`verify`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ._version import __version__
+from .canonical import canonical_json
+from .errors import InputError, VerificationError
+from .model import Entity, Inspector, Item, Task
+from .policies import Design
+from .pools import EntityPool, InspectorPool
+from .sampling import systematic
+from .stream import SPEC, Seed, as_seed
+
+__all__ = ["DrawResult", "ItemDraw", "draw", "verify"]
+
+
+@attrs.frozen(eq=False)
+class ItemDraw:
+    """The draw for one item: who was covered, the design, who was drawn."""
+
+    item: Item
+    covered: npt.NDArray[np.intp]
+    design: Design
+    start: int
+    selected: tuple[str, ...]
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready summary; big integers are decimal strings."""
+        return {
+            "item": self.item.code,
+            "covered": int(self.covered.shape[0]),
+            "n": self.design.n,
+            "denominator": str(self.design.denominator),
+            "start": str(self.start),
+            "selected": list(self.selected),
+        }
+
+
+@attrs.frozen(eq=False, repr=False)
+class DrawResult:
+    """What :func:`draw` returns: selections, tasks, and the replayable record."""
+
+    seed: Seed
+    on: dt.date
+    items: tuple[Item, ...]
+    entities: EntityPool
+    inspectors: InspectorPool | None
+    item_draws: tuple[ItemDraw, ...]
+    tasks: tuple[Task, ...]
+    created_at: str
+
+    def _item_draw(self, item_code: str) -> ItemDraw:
+        for item_draw in self.item_draws:
+            if item_draw.item.code == item_code:
+                return item_draw
+        raise KeyError(f"no item {item_code!r} in this draw")
+
+    def selected(self, item_code: str) -> tuple[str, ...]:
+        """Ids drawn for ``item_code``, in canonical order."""
+        return self._item_draw(item_code).selected
+
+    def inclusion_probabilities(self, item_code: str) -> dict[str, float]:
+        """``{entity id: π}`` for every entity the item covers."""
+        d = self._item_draw(item_code)
+        ids = self.entities.ids[d.covered].tolist()
+        return dict(zip(ids, d.design.probabilities.tolist()))
+
+    def design(self, item_code: str) -> Design:
+        """The exact design (integer numerators over one denominator) of an item."""
+        return self._item_draw(item_code).design
+
+    def task(self, entity_id: str) -> Task:
+        """The task (visit) for ``entity_id``."""
+        for task in self.tasks:
+            if task.entity_id == entity_id:
+                return task
+        raise KeyError(f"entity {entity_id!r} was not drawn")
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The JSON-serializable record that :func:`verify` replays.
+
+        No floats; integers that may exceed 2**53 are decimal strings.
+        """
+        return {
+            "spec": SPEC,
+            "randcheck": __version__,
+            "seed": self.seed.material(),
+            "seed_key": self.seed.key.hex(),
+            "on": self.on.isoformat(),
+            "pools": {
+                "entities": {"digest": self.entities.digest, "size": len(self.entities)},
+                "inspectors": None
+                if self.inspectors is None
+                else {"digest": self.inspectors.digest, "size": len(self.inspectors)},
+            },
+            "items": [item.to_record() for item in self.items],
+            "draws": [d.to_record() for d in self.item_draws],
+            "tasks": [t.to_record() for t in self.tasks],
+            "created_at": self.created_at,
+        }
+
+    def to_json(self) -> str:
+        """The record as canonical JSON text."""
+        return canonical_json(self.record).decode("utf-8")
+
+    def __repr__(self) -> str:
+        drawn = sum(len(d.selected) for d in self.item_draws)
+        return (
+            f"<DrawResult {len(self.items)} items, {drawn} selections, "
+            f"{len(self.tasks)} tasks, seed {self.seed.key.hex()[:8]}…>"
+        )
+
+
+def _as_entity_pool(entities: EntityPool | Iterable[Entity | Mapping[str, Any]]) -> EntityPool:
+    if isinstance(entities, EntityPool):
+        return entities
+    rows = list(entities)
+    if rows and all(isinstance(r, Entity) for r in rows):
+        return EntityPool.from_entities(rows)  # type: ignore[arg-type]
+    return EntityPool.from_records(rows)  # type: ignore[arg-type]
+
+
+def _as_inspector_pool(
+    inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None,
+) -> InspectorPool | None:
+    if inspectors is None or isinstance(inspectors, InspectorPool):
+        return inspectors
+    rows = list(inspectors)
+    if all(isinstance(r, Inspector) for r in rows):
+        return InspectorPool(rows)  # type: ignore[arg-type]
+    return InspectorPool.from_records(rows)  # type: ignore[arg-type]
+
+
+def _check_items(items: Iterable[Item]) -> tuple[Item, ...]:
+    checked = tuple(items)
+    seen: set[str] = set()
+    for item in checked:
+        if not isinstance(item, Item):
+            raise InputError(f"expected an Item, got {type(item).__name__}")
+        if item.code in seen:
+            raise InputError("the item list names this item twice", id=item.code)
+        seen.add(item.code)
+    return tuple(sorted(checked, key=lambda i: i.code))
+
+
+def _draw_item(item: Item, pool: EntityPool, seed: Seed) -> ItemDraw:
+    covered = pool.covered_by(item)
+    sub = pool.take(covered)
+    design = item.policy.design(sub, item.sample_size(len(sub)))
+    picked, start = systematic(
+        design, seed.stream("item", item.code, "order"), seed.stream("item", item.code, "start")
+    )
+    positions = covered[picked]
+    return ItemDraw(
+        item=item,
+        covered=covered,
+        design=design,
+        start=start,
+        selected=tuple(pool.ids[positions].tolist()),
+    )
+
+
+def _merge_tasks(item_draws: Sequence[ItemDraw], pool: EntityPool) -> tuple[Task, ...]:
+    per_entity: dict[str, list[Item]] = {}
+    for d in item_draws:
+        for ident in d.selected:
+            per_entity.setdefault(ident, []).append(d.item)
+    return tuple(
+        Task(
+            entity_id=ident,
+            items=tuple(i.code for i in items),
+            stations=tuple(sorted({i.station for i in items})),
+        )
+        for ident, items in sorted(per_entity.items())
+    )
+
+
+def draw(
+    items: Iterable[Item],
+    entities: EntityPool | Iterable[Entity | Mapping[str, Any]],
+    inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None = None,
+    *,
+    seed: Seed | str | int | Mapping[str, Any],
+    on: dt.date | str | None = None,
+    created_at: str | None = None,
+) -> DrawResult:
+    """Draw the entities to inspect for every item, reproducibly from ``seed``.
+
+    Parameters
+    ----------
+    items
+        The items of the round (:class:`Item`); codes must be unique.
+    entities
+        The entity pool, or records / :class:`Entity` objects to build it from.
+    inspectors
+        The inspector pool (its digest is recorded).
+    seed
+        Public seed material: a text or integer (kept as its decimal string), a
+        :class:`Seed`, or recorded seed material.
+    on
+        The date of the draw (default: today), recorded.
+    created_at
+        Timestamp to record (default: now, UTC); the only field that differs
+        between two otherwise identical draws.
+
+    Returns
+    -------
+    DrawResult
+        with ``selected(code)``, ``inclusion_probabilities(code)``, ``tasks``
+        and ``record``.
+    """
+    seed_obj = as_seed(seed)
+    day = dt.date.fromisoformat(on) if isinstance(on, str) else (on or dt.date.today())
+    pool = _as_entity_pool(entities)
+    inspector_pool = _as_inspector_pool(inspectors)
+    checked = _check_items(items)
+    item_draws = tuple(_draw_item(item, pool, seed_obj) for item in checked)
+    stamp = created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return DrawResult(
+        seed=seed_obj,
+        on=day,
+        items=checked,
+        entities=pool,
+        inspectors=inspector_pool,
+        item_draws=item_draws,
+        tasks=_merge_tasks(item_draws, pool),
+        created_at=stamp,
+    )
+
+
+def verify(
+    record: Mapping[str, Any],
+    entities: EntityPool | Iterable[Entity | Mapping[str, Any]],
+    inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None = None,
+    *,
+    items: Iterable[Item] | None = None,
+) -> bool:
+    """Replay a published draw record; return True or raise :class:`VerificationError`.
+
+    The record's pool digests must match ``entities`` (and ``inspectors``), the
+    recorded items must match ``items`` when given, and redrawing with the
+    recorded seed must give exactly the recorded selections and tasks. The
+    error lists every difference found.
+    """
+    if record.get("spec") != SPEC:
+        raise VerificationError(
+            f"this record follows {record.get('spec')!r}; this randcheck replays {SPEC!r}"
+        )
+    pool = _as_entity_pool(entities)
+    inspector_pool = _as_inspector_pool(inspectors)
+    differences: list[str] = []
+    pools = record.get("pools", {})
+    if pools.get("entities", {}).get("digest") != pool.digest:
+        differences.append(
+            f"entity pool digest: record {pools.get('entities', {}).get('digest')}, "
+            f"given {pool.digest} ({len(pool)} entities)"
+        )
+    recorded_inspectors = pools.get("inspectors")
+    if recorded_inspectors is not None:
+        if inspector_pool is None:
+            differences.append("the record names an inspector pool; none was given")
+        elif recorded_inspectors.get("digest") != inspector_pool.digest:
+            differences.append(
+                f"inspector pool digest: record {recorded_inspectors.get('digest')}, "
+                f"given {inspector_pool.digest}"
+            )
+    recorded_items = tuple(Item.from_record(r) for r in record.get("items", ()))
+    if items is not None:
+        given = {i.code: canonical_json(i.to_record()) for i in items}
+        for item in recorded_items:
+            if item.code not in given:
+                differences.append(f"item {item.code}: in the record, not in the given items")
+            elif given.pop(item.code) != canonical_json(item.to_record()):
+                differences.append(f"item {item.code}: parameters differ from the given items")
+        differences.extend(f"item {code}: given, not in the record" for code in given)
+    seed = as_seed(record["seed"])
+    if record.get("seed_key") != seed.key.hex():
+        differences.append("seed key does not match the seed material")
+    if differences:
+        raise VerificationError("the record does not match the inputs", tuple(differences))
+    replay = draw(recorded_items, pool, inspector_pool, seed=seed, on=record.get("on"),
+                  created_at=record.get("created_at"))
+    again = replay.record
+    for old, new in zip(record.get("draws", ()), again["draws"]):
+        if old != new:
+            added = sorted(set(new["selected"]) - set(old.get("selected", ())))
+            gone = sorted(set(old.get("selected", ())) - set(new["selected"]))
+            differences.append(
+                f"item {new['item']}: selection differs (replay adds {added}, drops {gone})"
+                if added or gone
+                else f"item {new['item']}: recorded {old}, replayed {new}"
+            )
+    if len(record.get("draws", ())) != len(again["draws"]):
+        differences.append("the record lists a different number of item draws")
+    if not differences and record.get("tasks") != again["tasks"]:
+        differences.append("tasks differ from the replay")
+    if differences:
+        raise VerificationError("the draw does not replay", tuple(differences))
+    return True
