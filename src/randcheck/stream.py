@@ -236,16 +236,25 @@ class Stream:
         return out
 
     def below(self, bound: int) -> int:
-        """One uniform integer in ``[0, bound)`` (any ``bound >= 1``, even above 2**63)."""
+        """One uniform integer in ``[0, bound)``, for any ``bound >= 1``.
+
+        Bounds below 2**63 use :meth:`next_below`; larger ones apply the same
+        rejection rule to ``k = ceil(bits(bound)/64) + 1`` words read as one
+        big-endian integer.
+        """
         if bound < 1:
             raise ValueError("the bound must be at least 1")
         if bound < 1 << 63:
             return int(self.next_below([bound])[0])
-        # Large bounds: the same rejection rule on 128-bit words (two 64-bit words).
-        limit = (1 << 128) - ((1 << 128) % bound)
+        # Large bounds: the same rejection rule on wide words made of
+        # k = ceil(bits(bound) / 64) + 1 consecutive 64-bit words, big-endian.
+        k = -(-bound.bit_length() // 64) + 1
+        span = 1 << (64 * k)
+        limit = span - (span % bound)
         while True:
-            hi, lo = (int(w) for w in self.next_words(2))
-            w = (hi << 64) | lo
+            w = 0
+            for part in self.next_words(k).tolist():
+                w = (w << 64) | int(part)
             if w < limit:
                 return w % bound
 
@@ -283,9 +292,12 @@ class ReferenceStream:
                 self.cursor += 1
                 if w < limit:
                     return w % bound
-        limit = 2**128 - (2**128 % bound)
+        k = (bound.bit_length() + 63) // 64 + 1
+        limit = 2 ** (64 * k) - (2 ** (64 * k) % bound)
         while True:
-            w = (self.word(self.cursor) << 64) | self.word(self.cursor + 1)
-            self.cursor += 2
+            w = 0
+            for _ in range(k):
+                w = (w << 64) | self.word(self.cursor)
+                self.cursor += 1
             if w < limit:
                 return w % bound
