@@ -54,7 +54,8 @@ def test_certain_entities_always_drawn() -> None:
     for seed in ("a", "b", "c"):
         result = run(seed=seed)
         blacklisted_covered = {
-            e.id for e in result.entities
+            e.id
+            for e in result.entities
             if e.blacklisted and e.category in ("重点排污单位", "一般排污单位")
         }
         assert blacklisted_covered <= set(result.selected("HJ-02"))
@@ -79,8 +80,9 @@ def test_row_order_does_not_matter() -> None:
     shuffled = rows[:]
     random.Random(3).shuffle(shuffled)
     items = make_items()
-    assert run(entities=rows, items=items).record == run(entities=shuffled,
-                                                         items=items[::-1]).record
+    assert (
+        run(entities=rows, items=items).record == run(entities=shuffled, items=items[::-1]).record
+    )
 
 
 def test_different_seeds_differ() -> None:
@@ -143,8 +145,9 @@ def test_verify_names_a_changed_pool() -> None:
 def test_verify_names_an_edited_selection() -> None:
     record = copy.deepcopy(run().record)
     chosen = record["draws"][2]["selected"]
-    others = [r["id"] for r in make_entities() if r["category"] == "取水许可"
-              and r["id"] not in chosen]
+    others = [
+        r["id"] for r in make_entities() if r["category"] == "取水许可" and r["id"] not in chosen
+    ]
     chosen[0] = others[0]
     with pytest.raises(rc.VerificationError, match="item SL-01: selection differs") as info:
         rc.verify(record, make_entities())
@@ -164,8 +167,7 @@ def test_verify_names_a_changed_seed() -> None:
 def test_verify_compares_given_items() -> None:
     record = run().record
     items = make_items()
-    items[0] = rc.Item(**{**items[0].to_record(), "ratio": "0.2",
-                          "policy": rc.Proportional()})
+    items[0] = rc.Item(**{**items[0].to_record(), "ratio": "0.2", "policy": rc.Proportional()})
     with pytest.raises(rc.VerificationError, match="SL-01: parameters differ"):
         rc.verify(record, make_entities(), items=items)
     with pytest.raises(rc.VerificationError, match="SL-01: in the record, not in the given"):
@@ -185,8 +187,13 @@ def test_duplicate_item_codes_are_refused() -> None:
 
 
 def test_item_with_no_entities_draws_nothing() -> None:
-    item = rc.Item(code="LY-01", name="林木采伐许可检查", station="林业站", legal_basis="《森林法》",
-                   categories=["林木采伐许可"])
+    item = rc.Item(
+        code="LY-01",
+        name="林木采伐许可检查",
+        station="林业站",
+        legal_basis="《森林法》",
+        categories=["林木采伐许可"],
+    )
     result = run(items=[item])
     assert result.selected("LY-01") == ()
     assert result.tasks == ()
@@ -199,8 +206,9 @@ def test_items_need_a_legal_basis() -> None:
 
 def test_accepts_entity_objects_and_seed_objects() -> None:
     pool = rc.EntityPool.from_records(make_entities())
-    a = rc.draw(make_items(), list(pool), seed=rc.Seed.from_text(SEED), on="2026-11-26",
-                created_at="x")
+    a = rc.draw(
+        make_items(), list(pool), seed=rc.Seed.from_text(SEED), on="2026-11-26", created_at="x"
+    )
     b = run()
     assert a.selected("HJ-02") == b.selected("HJ-02")
 

@@ -43,8 +43,9 @@ def test_capped_pps_is_exact_and_matches_r(weights: list[int], data: st.DataObje
 
 @given(st.lists(st.integers(1, 50), min_size=2, max_size=30), st.data())
 def test_certain_entities_have_probability_one(weights: list[int], data: st.DataObject) -> None:
-    certain = np.array(data.draw(st.lists(st.booleans(), min_size=len(weights),
-                                          max_size=len(weights))))
+    certain = np.array(
+        data.draw(st.lists(st.booleans(), min_size=len(weights), max_size=len(weights)))
+    )
     n = data.draw(st.integers(0, len(weights)))
     design = capped_pps(np.array(weights), n, certain)
     assert (design.numerators[certain] == design.denominator).all()
@@ -100,8 +101,11 @@ def test_risk_weighted_validation() -> None:
 
 
 def test_policy_records_round_trip() -> None:
-    for policy in [rc.Proportional(), rc.RiskWeighted(),
-                   rc.RiskWeighted(class_weights={"D": 20}, certain=["serious_violation"])]:
+    for policy in [
+        rc.Proportional(),
+        rc.RiskWeighted(),
+        rc.RiskWeighted(class_weights={"D": 20}, certain=["serious_violation"]),
+    ]:
         assert policy_from_record(policy.to_record()) == policy
     assert policy_from_record("risk-weighted") == rc.RiskWeighted()
     with pytest.raises(PolicyError, match="unknown policy"):
@@ -110,8 +114,13 @@ def test_policy_records_round_trip() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("0.05", Fraction(1, 20)), (0.07, Fraction(7, 100)), ("5%", Fraction(1, 20)),
-     ("1/3", Fraction(1, 3)), (1, Fraction(1))],
+    [
+        ("0.05", Fraction(1, 20)),
+        (0.07, Fraction(7, 100)),
+        ("5%", Fraction(1, 20)),
+        ("1/3", Fraction(1, 3)),
+        (1, Fraction(1)),
+    ],
 )
 def test_ratios_are_exact(text: object, value: Fraction) -> None:
     assert parse_ratio(text) == value
@@ -125,7 +134,11 @@ def test_bad_ratios(bad: object) -> None:
 
 def test_ratio_text() -> None:
     assert [format_ratio(Fraction(x)) for x in ("1/20", "1/3", "1", "1/8")] == [
-        "0.05", "1/3", "1", "0.125"]
+        "0.05",
+        "1/3",
+        "1",
+        "0.125",
+    ]
 
 
 def test_sample_size_rule_is_exact() -> None:

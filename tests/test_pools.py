@@ -28,8 +28,13 @@ def test_canonical_order_and_row_order_independence() -> None:
 def test_digest_changes_with_any_field() -> None:
     rows = make_entities(10)
     base = rc.EntityPool.from_records(rows).digest
-    for field, value in [("name", "改名"), ("credit_class", "A"), ("blacklisted", True),
-                         ("verified_complaints", 9), ("region", "泉吉乡")]:
+    for field, value in [
+        ("name", "改名"),
+        ("credit_class", "A"),
+        ("blacklisted", True),
+        ("verified_complaints", 9),
+        ("region", "泉吉乡"),
+    ]:
         changed = [dict(r) for r in rows]
         changed[3][field] = value
         assert rc.EntityPool.from_records(changed).digest != base, field
@@ -109,7 +114,8 @@ def test_from_arrays_errors() -> None:
 
 def test_lookup_and_iteration(entities: rc.EntityPool) -> None:
     e = entities["E0023"]
-    assert e.blacklisted and e.category == "重点排污单位"
+    assert e.blacklisted
+    assert e.category == "重点排污单位"
     assert [x.id for x in entities][:3] == ["E0000", "E0001", "E0002"]
     assert "nope" not in entities
     with pytest.raises(KeyError, match="nope"):
@@ -139,8 +145,13 @@ def test_repr(entities: rc.EntityPool) -> None:
 def test_inspector_pool() -> None:
     pool = rc.InspectorPool.from_records(
         [
-            {"id": "I2", "name": "李四", "certificate_no": "青刚执字2号",
-             "certificate_valid_until": "2027-01-01", "specialties": "水资源;环评"},
+            {
+                "id": "I2",
+                "name": "李四",
+                "certificate_no": "青刚执字2号",
+                "certificate_valid_until": "2027-01-01",
+                "specialties": "水资源;环评",
+            },
             {"id": "I1", "name": "张三", "active": "否"},
         ]
     )
@@ -148,8 +159,9 @@ def test_inspector_pool() -> None:
     assert pool["I2"].specialties == ("水资源", "环评")
     assert not pool["I1"].active
     with pytest.raises(InputError) as info:
-        rc.InspectorPool.from_records([{"id": "I1", "certificate_valid_until": "2027-13-01"}],
-                                      source="i.csv", first_row=2)
+        rc.InspectorPool.from_records(
+            [{"id": "I1", "certificate_valid_until": "2027-13-01"}], source="i.csv", first_row=2
+        )
     assert (info.value.row, info.value.column) == (2, "certificate_valid_until")
     with pytest.raises(DuplicateIdError):
         rc.InspectorPool.from_records([{"id": "I1"}, {"id": "I1"}])

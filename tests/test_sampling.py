@@ -47,15 +47,18 @@ def test_exact_inclusion_by_enumeration() -> None:
 
 @settings(max_examples=60)
 @given(st.lists(st.integers(1, 40), min_size=1, max_size=50), st.data(), st.text(max_size=6))
-def test_fast_path_agrees_with_reference(weights: list[int], data: st.DataObject,
-                                         text: str) -> None:
+def test_fast_path_agrees_with_reference(
+    weights: list[int], data: st.DataObject, text: str
+) -> None:
     n = data.draw(st.integers(0, len(weights)))
     design = capped_pps(np.array(weights), n)
     seed = Seed.from_text(text.strip() or "s")
     fast, u = systematic(design, seed.stream("o"), seed.stream("s"))
     ref = reference_systematic(
-        design.numerators.tolist(), design.denominator,
-        ReferenceStream(seed.material(), ["o"]), ReferenceStream(seed.material(), ["s"]),
+        design.numerators.tolist(),
+        design.denominator,
+        ReferenceStream(seed.material(), ["o"]),
+        ReferenceStream(seed.material(), ["s"]),
     )
     assert fast.tolist() == ref
     assert len(ref) == n
@@ -93,7 +96,8 @@ def test_empirical_frequencies_match_pi() -> None:
 def test_zero_sample() -> None:
     design = Design(np.zeros(4, dtype=np.int64), 1, 0)
     chosen, u = systematic(design, Seed.from_text("z").stream("o"), Seed.from_text("z").stream("s"))
-    assert chosen.size == 0 and u == 0
+    assert chosen.size == 0
+    assert u == 0
 
 
 def test_sure_units_always_drawn() -> None:

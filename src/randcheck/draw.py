@@ -82,7 +82,7 @@ class DrawResult:
         """``{entity id: π}`` for every entity the item covers."""
         d = self._item_draw(item_code)
         ids = self.entities.ids[d.covered].tolist()
-        return dict(zip(ids, d.design.probabilities.tolist()))
+        return dict(zip(ids, d.design.probabilities.tolist(), strict=False))
 
     def design(self, item_code: str) -> Design:
         """The exact design (integer numerators over one denominator) of an item."""
@@ -298,10 +298,16 @@ def verify(
         differences.append("seed key does not match the seed material")
     if differences:
         raise VerificationError("the record does not match the inputs", tuple(differences))
-    replay = draw(recorded_items, pool, inspector_pool, seed=seed, on=record.get("on"),
-                  created_at=record.get("created_at"))
+    replay = draw(
+        recorded_items,
+        pool,
+        inspector_pool,
+        seed=seed,
+        on=record.get("on"),
+        created_at=record.get("created_at"),
+    )
     again = replay.record
-    for old, new in zip(record.get("draws", ()), again["draws"]):
+    for old, new in zip(record.get("draws", ()), again["draws"], strict=False):
         if old != new:
             added = sorted(set(new["selected"]) - set(old.get("selected", ())))
             gone = sorted(set(old.get("selected", ())) - set(new["selected"]))

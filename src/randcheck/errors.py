@@ -38,7 +38,7 @@ class InputError(RandcheckError, ValueError):
         source: str | None = None,
         row: int | None = None,
         column: str | None = None,
-        id: str | None = None,  # noqa: A002 - the natural name for a record id
+        id: str | None = None,
     ) -> None:
         self.message = message
         self.source = source
@@ -92,7 +92,7 @@ class VerificationError(RandcheckError):
         super().__init__(text)
 
 
-class InfeasibleAssignment(RandcheckError):
+class InfeasibleAssignment(RandcheckError):  # noqa: N818 - the name users search for
     """No valid inspector assignment exists; the message names the bottleneck."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
@@ -47,12 +47,21 @@ def _text_tuple(value: object) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         value = value.replace("；", ";").split(";")
-    out = tuple(t for t in (_text(v) for v in value) if t)  # type: ignore[attr-defined]
-    return out
+    if not isinstance(value, Iterable):
+        raise TypeError(f"expected text or a list of texts, not {value!r}")
+    return tuple(t for t in (_text(v) for v in value) if t)
 
 
 def _unique_text_tuple(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_text_tuple(value)))
+
+
+def _optional_text(value: object) -> str | None:
+    return _text(value) or None
+
+
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in value)
 
 
 def parse_ratio(value: object) -> Fraction:
@@ -139,7 +148,7 @@ class Item:
     minimum: int = attrs.field(default=1, validator=_positive_int("minimum"))
     rounds_per_year: int = attrs.field(default=2, validator=_positive_int("rounds_per_year"))
     team_size: int = attrs.field(default=2, validator=_positive_int("team_size"))
-    specialty: str | None = attrs.field(default=None, converter=lambda v: _text(v) or None)
+    specialty: str | None = attrs.field(default=None, converter=_optional_text)
     kind: Literal["general", "key"] = attrs.field(default="general")
     policy: Policy = attrs.field(factory=_default_policy)
 
@@ -202,8 +211,13 @@ def _credit_class(value: object) -> str | None:
 def _attributes(value: object) -> tuple[tuple[str, AttributeValue], ...]:
     if not value:
         return ()
-    pairs = value.items() if isinstance(value, Mapping) else value
-    return tuple(sorted((nfc(str(k)), v) for k, v in pairs))  # type: ignore[union-attr]
+    if isinstance(value, Mapping):
+        pairs: Iterable[tuple[object, AttributeValue]] = value.items()
+    elif isinstance(value, Iterable):
+        pairs = value
+    else:
+        raise TypeError(f"attributes must be a mapping, not {value!r}")
+    return tuple(sorted((nfc(str(k)), v) for k, v in pairs))
 
 
 @attrs.frozen
@@ -317,9 +331,9 @@ class Task:
     """
 
     entity_id: str
-    items: tuple[str, ...] = attrs.field(converter=tuple)
-    stations: tuple[str, ...] = attrs.field(converter=tuple)
-    team: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    items: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    stations: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    team: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
     def to_record(self) -> dict[str, Any]:
         """The task as canonical-JSON-ready data."""
@@ -329,4 +343,3 @@ class Task:
             "stations": list(self.stations),
             "team": list(self.team),
         }
-

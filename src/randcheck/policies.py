@@ -73,13 +73,14 @@ class Design:
                 "use smaller integer weights"
             )
         if int(p.sum()) != self.n * self.denominator:
-            raise PolicyError(f"inclusion probabilities sum to {p.sum()}/{self.denominator}, "
-                              f"not n = {self.n}")
+            raise PolicyError(
+                f"inclusion probabilities sum to {p.sum()}/{self.denominator}, not n = {self.n}"
+            )
 
     @property
     def probabilities(self) -> npt.NDArray[np.float64]:
         """``π`` as floats (for display; the exact values are the fractions)."""
-        return self.numerators / float(self.denominator) if self.denominator else self.numerators * 0.0
+        return np.asarray(self.numerators / float(self.denominator), dtype=np.float64)
 
     def fraction(self, position: int) -> Fraction:
         """The exact ``π`` of the entity at ``position``."""
@@ -88,7 +89,7 @@ class Design:
     @property
     def certain(self) -> npt.NDArray[np.bool_]:
         """Entities with ``π = 1``."""
-        return self.numerators == self.denominator
+        return np.asarray(self.numerators == self.denominator, dtype=bool)
 
 
 class Policy(abc.ABC):
@@ -142,8 +143,9 @@ def _check_n(n: int, size: int) -> None:
 def _class_weights(value: Mapping[str, int] | None) -> tuple[tuple[str, int], ...]:
     merged = {"A": 1, "B": 2, "C": 4, "D": 8, "": 2}
     if value:
-        merged.update({("" if k in (None, "None", "unclassified") else str(k)): v
-                       for k, v in value.items()})
+        merged.update(
+            {("" if k in (None, "None", "unclassified") else str(k)): v for k, v in value.items()}
+        )
     return tuple(sorted(merged.items()))
 
 
@@ -177,9 +179,7 @@ class RiskWeighted(Policy):
 
     name: ClassVar[str] = "risk-weighted"
 
-    class_weights: tuple[tuple[str, int], ...] = attrs.field(
-        default=None, converter=_class_weights
-    )
+    class_weights: tuple[tuple[str, int], ...] = attrs.field(default=None, converter=_class_weights)
     blacklisted: int = attrs.field(default=8, validator=_check_weight)
     serious_violation: int = attrs.field(default=8, validator=_check_weight)
     complaint: int = attrs.field(default=2, validator=_check_weight)

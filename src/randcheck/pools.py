@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -84,7 +85,7 @@ def _check_id(value: object) -> str:
     return ident
 
 
-def _categorical(values: Sequence[str]) -> tuple[tuple[str, ...], npt.NDArray[np.int32]]:
+def _categorical(values: npt.ArrayLike) -> tuple[tuple[str, ...], npt.NDArray[np.int32]]:
     labels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True)
     return tuple(str(x) for x in labels), codes.astype(np.int32).reshape(-1)
 
@@ -172,7 +173,7 @@ class EntityPool:
         cols: dict[str, list[Any]] = {f: [] for f in _ENTITY_FIELDS}
         extra: dict[str, list[AttributeValue]] = {}
         count = 0
-        for count, record in enumerate(records, start=1):  # noqa: B007 - count used below
+        for count, record in enumerate(records, start=1):
             row = first_row + count - 1
             ident = record.get("id")
             try:
@@ -400,16 +401,21 @@ class EntityPool:
         return self._complaints
 
     def column(self, name: str) -> npt.NDArray[Any]:
-        """A column by field name: ``category``, ``station``, ``region``, ``name``, or an attribute."""
+        """A column by field name (``category``, ``region``, ``credit_class``…) or attribute."""
         if name in ("category", "station", "region"):
-            labels, codes = getattr(self, "_" + name)
-            return np.asarray(labels, dtype=object)[codes] if labels else codes.astype(object)
+            labels, codes = {
+                "category": self._category,
+                "station": self._station,
+                "region": self._region,
+            }[name]
+            values: npt.NDArray[Any] = np.asarray(labels, dtype=object)[codes]
+            return values
         if name == "name":
             return self._names
         if name == "id":
             return self._ids
         if name == "credit_class":
-            return np.array((*CREDIT_CLASSES, None), dtype=object)[self._credit]
+            return np.asarray(np.array((*CREDIT_CLASSES, None), dtype=object)[self._credit])
         if name in ("blacklisted", "serious_violation", "verified_complaints"):
             return {
                 "blacklisted": self._blacklisted,
@@ -438,9 +444,9 @@ class EntityPool:
 
     # -- selection ----------------------------------------------------------------
 
-    def mask(self, *, categories: Iterable[str] = (), station: str | None = None) -> npt.NDArray[
-        np.bool_
-    ]:
+    def mask(
+        self, *, categories: Iterable[str] = (), station: str | None = None
+    ) -> npt.NDArray[np.bool_]:
         """Boolean mask of entities in any of ``categories`` and/or of ``station``."""
         result = np.ones(len(self), dtype=bool)
         cats = tuple(categories)
@@ -578,7 +584,7 @@ class InspectorPool:
 
     def __init__(self, inspectors: Iterable[Inspector], *, source: str | None = None) -> None:
         ordered = sorted(inspectors, key=lambda i: i.id)
-        for a, b in zip(ordered, ordered[1:]):
+        for a, b in itertools.pairwise(ordered):
             if a.id == b.id:
                 raise DuplicateIdError(f"duplicate inspector id {a.id!r}", source=source, id=a.id)
         self._inspectors = tuple(ordered)
@@ -601,9 +607,11 @@ class InspectorPool:
             try:
                 ident = _check_id(record.get("id"))
                 column = "active"
-                active = parse_bool(record.get("active", True)) if record.get(
-                    "active", ""
-                ) != "" else True
+                active = (
+                    parse_bool(record.get("active", True))
+                    if record.get("active", "") != ""
+                    else True
+                )
                 column = "certificate_valid_until"
                 inspectors.append(
                     Inspector(

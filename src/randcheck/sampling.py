@@ -70,7 +70,9 @@ def systematic(
 
 
 def reference_systematic(
-    numerators: list[int], denominator: int, order_stream: ReferenceStream,
+    numerators: list[int],
+    denominator: int,
+    order_stream: ReferenceStream,
     start_stream: ReferenceStream,
 ) -> list[int]:
     """:func:`systematic` in plain Python, transcribed from docs/spec.md."""

@@ -48,7 +48,7 @@ _TWO64 = 1 << 64
 
 
 def _seed_text(value: object, what: str) -> str:
-    if isinstance(value, bool) or isinstance(value, float) or value is None:
+    if isinstance(value, (bool, float)) or value is None:
         raise SeedError(
             f"{what} must be a string or an integer, not {value!r}: "
             "floats and booleans lose digits or meaning"
@@ -63,9 +63,9 @@ def _seed_text(value: object, what: str) -> str:
     return text
 
 
-def _contributions(value: Mapping[str, object] | Iterable[tuple[str, object]]) -> tuple[
-    tuple[str, str], ...
-]:
+def _contributions(
+    value: Mapping[str, object] | Iterable[tuple[str, object]],
+) -> tuple[tuple[str, str], ...]:
     pairs = value.items() if isinstance(value, Mapping) else value
     out: dict[str, str] = {}
     for name, digits in pairs:
@@ -76,6 +76,10 @@ def _contributions(value: Mapping[str, object] | Iterable[tuple[str, object]]) -
     if not out:
         raise SeedError("a ceremony seed needs at least one contribution")
     return tuple(sorted(out.items()))
+
+
+def _pairs(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(a), str(b)) for a, b in value)
 
 
 @attrs.frozen(repr=False)
@@ -91,7 +95,7 @@ class Seed:
     """
 
     text: str | None = None
-    contributions: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    contributions: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     beacon: str | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -155,7 +159,7 @@ def as_seed(seed: Seed | str | int | Mapping[str, Any]) -> Seed:
         return seed
     if isinstance(seed, Mapping):
         return Seed.from_material(seed)
-    return Seed.from_text(seed)  # type: ignore[arg-type]
+    return Seed.from_text(seed)
 
 
 def _label_bytes(label: Sequence[str]) -> bytes:
