@@ -1,0 +1,162 @@
+"""The randcheck command, run as a user runs it: a real subprocess and real files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from randcheck.cli import main, sample_path
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "randcheck", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_demo_needs_no_arguments() -> None:
+    proc = run("demo")
+    assert proc.returncode == 0, proc.stderr
+    assert "SL-01" in proc.stdout
+    assert "取水许可实施情况监督检查" in proc.stdout
+    assert "tasks (one visit per entity" in proc.stdout
+
+
+def test_demo_json_is_a_record_that_verifies(tmp_path: Path) -> None:
+    proc = run("demo", "--json", "--seed", "123456789012345678901234567890")
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["seed"] == {"text": "123456789012345678901234567890"}
+    path = tmp_path / "record.json"
+    path.write_text(proc.stdout, encoding="utf-8")
+    ok = run(
+        "verify",
+        str(path),
+        "--items",
+        sample_path("items.csv"),
+        "--entities",
+        sample_path("entities.csv"),
+        "--inspectors",
+        sample_path("inspectors.csv"),
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("OK: ")
+
+
+def test_draw_writes_record_and_verify_detects_tampering(tmp_path: Path) -> None:
+    out = tmp_path / "record.json"
+    args = ["--items", sample_path("items.csv"), "--entities", sample_path("entities.csv")]
+    proc = run("draw", *args, "--seed", "4711", "--on", "2026-11-26", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert record["on"] == "2026-11-26"
+    record["draws"][0]["selected"][0] = "XXX"
+    out.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    bad = run("verify", str(out), *args)
+    assert bad.returncode == 1
+    assert "does NOT replay" in bad.stderr
+    assert "XXX" in bad.stderr
+
+
+def test_verify_with_a_changed_register(tmp_path: Path) -> None:
+    out = tmp_path / "record.json"
+    args = ["--items", sample_path("items.csv")]
+    assert (
+        run(
+            "draw",
+            *args,
+            "--entities",
+            sample_path("entities.csv"),
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ).returncode
+        == 0
+    )
+    rows = list(csv.DictReader(io.StringIO(Path(sample_path("entities.csv")).read_text("utf-8"))))
+    rows[0]["name"] = rows[0]["name"] + "（已更名）"
+    changed = tmp_path / "entities.csv"
+    with changed.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    proc = run("verify", str(out), *args, "--entities", str(changed))
+    assert proc.returncode == 1
+    assert "entity pool digest" in proc.stderr
+
+
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path) -> None:
+    bad = tmp_path / "entities.csv"
+    bad.write_text("id,name,credit_class\nA1,甲,A\nA2,乙,Q\n", encoding="utf-8")
+    out = tmp_path / "record.json"
+    proc = run(
+        "draw",
+        "--items",
+        sample_path("items.csv"),
+        "--entities",
+        str(bad),
+        "--seed",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("randcheck: error: ")
+    assert str(bad) in proc.stderr
+    assert "row 3" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    proc = run(
+        "draw",
+        "--items",
+        str(tmp_path / "nope.csv"),
+        "--entities",
+        sample_path("entities.csv"),
+        "--seed",
+        "1",
+    )
+    assert proc.returncode == 2
+    assert "nope.csv" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_verify_refuses_a_non_record(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text('{"spec": 1.5}', encoding="utf-8")
+    proc = run(
+        "verify",
+        str(path),
+        "--items",
+        sample_path("items.csv"),
+        "--entities",
+        sample_path("entities.csv"),
+    )
+    assert proc.returncode == 2
+    assert "not a randcheck record" in proc.stderr
+
+
+def test_bad_date_is_a_usage_error() -> None:
+    proc = run("demo", "--on", "2026-02-30")
+    assert proc.returncode == 2
+    assert "not a date" in proc.stderr
+
+
+def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    buffer = io.StringIO()
+    assert main(["demo", "--seed", "x"], stdout=buffer) == 0
+    assert "HB-01" in buffer.getvalue()
