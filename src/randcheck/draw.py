@@ -14,6 +14,7 @@ same pools can replay the draw with :func:`verify`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,13 +36,23 @@ __all__ = ["DrawResult", "ItemDraw", "draw", "verify"]
 
 @attrs.frozen(eq=False)
 class ItemDraw:
-    """The draw for one item: who was covered, the design, who was drawn."""
+    """The draw for one item: who was covered, the design, who was drawn.
+
+    ``covered`` and ``positions`` are positions in the entity pool's canonical
+    order; ``design`` is indexed like ``covered``.
+    """
 
     item: Item
+    pool: EntityPool = attrs.field(repr=False)
     covered: npt.NDArray[np.intp]
     design: Design
     start: int
-    selected: tuple[str, ...]
+    positions: npt.NDArray[np.intp]
+
+    @functools.cached_property
+    def selected(self) -> tuple[str, ...]:
+        """Ids drawn, in canonical order."""
+        return tuple(self.pool.ids[self.positions].tolist())
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready summary; big integers are decimal strings."""
@@ -65,8 +76,12 @@ class DrawResult:
     entities: EntityPool
     inspectors: InspectorPool | None
     item_draws: tuple[ItemDraw, ...]
-    tasks: tuple[Task, ...]
     created_at: str
+
+    @functools.cached_property
+    def tasks(self) -> tuple[Task, ...]:
+        """One task per drawn entity, covering every item drawn for it, in canonical order."""
+        return _merge_tasks(self.item_draws, self.entities)
 
     def _item_draw(self, item_code: str) -> ItemDraw:
         for item_draw in self.item_draws:
@@ -170,29 +185,38 @@ def _draw_item(item: Item, pool: EntityPool, seed: Seed) -> ItemDraw:
     picked, start = systematic(
         design, seed.stream("item", item.code, "order"), seed.stream("item", item.code, "start")
     )
-    positions = covered[picked]
     return ItemDraw(
         item=item,
+        pool=pool,
         covered=covered,
         design=design,
         start=start,
-        selected=tuple(pool.ids[positions].tolist()),
+        positions=covered[picked],
     )
 
 
 def _merge_tasks(item_draws: Sequence[ItemDraw], pool: EntityPool) -> tuple[Task, ...]:
-    per_entity: dict[str, list[Item]] = {}
-    for d in item_draws:
-        for ident in d.selected:
-            per_entity.setdefault(ident, []).append(d.item)
-    return tuple(
-        Task(
-            entity_id=ident,
-            items=tuple(i.code for i in items),
-            stations=tuple(sorted({i.station for i in items})),
+    """Group selections by entity (item draws are in item-code order)."""
+    if not any(d.positions.size for d in item_draws):
+        return ()
+    positions = np.concatenate([d.positions for d in item_draws])
+    which = np.repeat(np.arange(len(item_draws)), [d.positions.size for d in item_draws])
+    order = np.lexsort((which, positions))
+    positions, which = positions[order], which[order]
+    starts = np.flatnonzero(np.diff(positions, prepend=-1))
+    ids = pool.ids[positions[starts]].tolist()
+    groups = np.split(which, starts[1:])
+    tasks = []
+    for ident, group in zip(ids, groups, strict=True):
+        items = [item_draws[g].item for g in group.tolist()]
+        tasks.append(
+            Task(
+                entity_id=ident,
+                items=tuple(i.code for i in items),
+                stations=tuple(sorted({i.station for i in items})),
+            )
         )
-        for ident, items in sorted(per_entity.items())
-    )
+    return tuple(tasks)
 
 
 def draw(
@@ -243,7 +267,6 @@ def draw(
         entities=pool,
         inspectors=inspector_pool,
         item_draws=item_draws,
-        tasks=_merge_tasks(item_draws, pool),
         created_at=stamp,
     )
 

@@ -21,7 +21,6 @@ Policies
 from __future__ import annotations
 
 import abc
-import math
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -258,43 +257,47 @@ def capped_pps(
     number for which the ``(k+1)``-th heaviest satisfies
     ``(m - k) * w_(k+1) <= W_k`` (``W_k``: the weight left after removing the
     ``k`` heaviest). This is the fixed point of R's iterative
-    ``inclusionprobabilities``, found in one vectorized pass.
+    ``inclusionprobabilities``, found in one vectorized pass. The grid is
+    ``D = W_k`` and ``p_i = (m - k) * w_i`` for the uncapped: no rounding at all.
     """
     w = np.asarray(weights, dtype=np.int64)
     size = w.shape[0]
     if size and int(w.min()) < 1:
         bad = int(np.flatnonzero(w < 1)[0])
         raise PolicyError(f"weights must be positive integers; position {bad} has {w[bad]}")
-    fixed = np.zeros(size, dtype=bool) if certain is None else certain.copy()
-    n = max(n, int(fixed.sum()))
+    fixed = None if certain is None or not certain.any() else certain.copy()
+    c = 0 if fixed is None else int(fixed.sum())
+    n = max(n, c)
     _check_n(n, size)
-    m = n - int(fixed.sum())
-    rest = np.flatnonzero(~fixed)
+    m = n - c
     if m == 0:
-        return Design(fixed.astype(np.int64), 1, n)
-    g = int(np.gcd.reduce(w[rest]))
-    wr = w[rest] // g
-    total = int(wr.sum())
+        return Design(np.zeros(size, np.int64) if fixed is None else fixed.astype(np.int64), 1, n)
+    rest = w if fixed is None else w[~fixed]
+    total = int(rest.sum())
     k = 0
-    if m * int(wr.max()) > total:
+    if m * int(rest.max()) > total:
         # Capping is needed: only the m heaviest can be capped.
-        top = np.argpartition(-wr, m - 1)[:m] if m < wr.size else np.arange(wr.size)
-        top = top[np.argsort(-wr[top], kind="stable")]
-        heavy = wr[top]
+        top = np.argpartition(-rest, m - 1)[:m] if m < rest.size else np.arange(rest.size)
+        top = top[np.argsort(-rest[top], kind="stable")]
+        heavy = rest[top]
         removed = np.concatenate(([0], np.cumsum(heavy[:-1])))
-        ks = np.arange(m)
-        ok = (m - ks) * heavy <= total - removed
-        k = int(np.argmax(ok))  # ok[m-1] is always true when m <= len(rest)
-        fixed[rest[top[:k]]] = True
-        total -= int(removed[k])
-    den = total
-    p = np.zeros(size, dtype=np.int64)
-    if math.log2(max(n, 1)) + math.log2(max(den, 1)) >= 62:
-        raise PolicyError("the weights are too large for an exact grid; use smaller integers")
-    p[fixed] = den
-    free = ~fixed
-    p[free] = (m - k) * (w[free] // g)
-    return Design(p, den, n)
+        ok = (m - np.arange(m)) * heavy <= total - removed
+        k = int(np.argmax(ok))  # ok[m-1] holds whenever m <= len(rest)
+        if k:
+            if fixed is None:
+                fixed = np.zeros(size, dtype=bool)
+            fixed[np.flatnonzero(~fixed)[top[:k]]] = True
+            total -= int(removed[k])
+    scale = m - k
+    if n * total >= _GRID_LIMIT:
+        raise PolicyError(
+            f"the weights are too large for an exact grid (n * D = {n * total} >= 2**62); "
+            "use smaller integers"
+        )
+    p = w * scale
+    if fixed is not None:
+        p[fixed] = total
+    return Design(p, total, n)
 
 
 def policy_from_record(record: Mapping[str, Any] | str) -> Policy:

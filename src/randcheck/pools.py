@@ -107,13 +107,11 @@ class EntityPool:
 
     __slots__ = (
         "__dict__",
-        "_attributes",
         "_blacklisted",
         "_category",
         "_complaints",
         "_credit",
-        "_ids",
-        "_names",
+        "_lazy",
         "_region",
         "_serious",
         "_station",
@@ -135,8 +133,12 @@ class EntityPool:
         attributes: Mapping[str, npt.NDArray[Any]],
         source: str | None = None,
     ) -> None:
-        self._ids = _frozen(ids)
-        self._names = _frozen(names)
+        # The heavy columns (ids, names, attributes) live in the instance dict,
+        # where a sub-pool from take() fills them only when first read.
+        self.__dict__["_ids"] = _frozen(ids)
+        self.__dict__["_names"] = _frozen(names)
+        self.__dict__["_attributes"] = {k: _frozen(v) for k, v in attributes.items()}
+        self._lazy: tuple[EntityPool, npt.NDArray[np.intp]] | None = None
         self._category = (category[0], _frozen(category[1]))
         self._station = (station[0], _frozen(station[1]))
         self._region = (region[0], _frozen(region[1]))
@@ -144,8 +146,22 @@ class EntityPool:
         self._blacklisted = _frozen(blacklisted)
         self._complaints = _frozen(complaints)
         self._serious = _frozen(serious)
-        self._attributes = {k: _frozen(v) for k, v in attributes.items()}
         self.source = source
+
+    @functools.cached_property
+    def _ids(self) -> npt.NDArray[np.str_]:
+        base, pos = self._lazy  # type: ignore[misc]
+        return _frozen(base._ids[pos])
+
+    @functools.cached_property
+    def _names(self) -> npt.NDArray[Any]:
+        base, pos = self._lazy  # type: ignore[misc]
+        return _frozen(base._names[pos])
+
+    @functools.cached_property
+    def _attributes(self) -> dict[str, npt.NDArray[Any]]:
+        base, pos = self._lazy  # type: ignore[misc]
+        return {k: _frozen(v[pos]) for k, v in base._attributes.items()}
 
     # -- construction -------------------------------------------------------------
 
@@ -470,24 +486,33 @@ class EntityPool:
         return np.flatnonzero(self.mask(station=item.station))
 
     def take(self, positions: npt.ArrayLike) -> EntityPool:
-        """The sub-pool at ``positions`` (a sorted selection keeps canonical order)."""
+        """The sub-pool at ``positions`` (or a boolean mask), in canonical order.
+
+        Cheap: the risk columns are copied, the ids, names and attributes only
+        when first read.
+        """
         pos = np.asarray(positions)
         if pos.dtype == bool:
             pos = np.flatnonzero(pos)
-        pos = np.sort(pos.astype(np.intp))
-        return EntityPool(
-            ids=self._ids[pos],
-            names=self._names[pos],
-            category=(self._category[0], self._category[1][pos]),
-            station=(self._station[0], self._station[1][pos]),
-            region=(self._region[0], self._region[1][pos]),
-            credit=self._credit[pos],
-            blacklisted=self._blacklisted[pos],
-            complaints=self._complaints[pos],
-            serious=self._serious[pos],
-            attributes={k: v[pos] for k, v in self._attributes.items()},
-            source=self.source,
-        )
+        pos = pos.astype(np.intp, copy=False)
+        if pos.size > 1 and not (pos[1:] > pos[:-1]).all():
+            pos = np.sort(pos)
+            pos = pos[np.concatenate(([True], pos[1:] != pos[:-1]))]
+        if pos.size and (pos[0] < 0 or pos[-1] >= len(self)):
+            raise IndexError(f"positions must lie in [0, {len(self)})")
+        if pos.size == len(self):
+            return self  # every entity: the pool itself (pools are immutable)
+        sub = EntityPool.__new__(EntityPool)
+        sub._category = (self._category[0], _frozen(self._category[1][pos]))
+        sub._station = (self._station[0], _frozen(self._station[1][pos]))
+        sub._region = (self._region[0], _frozen(self._region[1][pos]))
+        sub._credit = _frozen(self._credit[pos])
+        sub._blacklisted = _frozen(self._blacklisted[pos])
+        sub._complaints = _frozen(self._complaints[pos])
+        sub._serious = _frozen(self._serious[pos])
+        sub._lazy = (self, pos)  # ids, names and attributes are copied only when read
+        sub.source = self.source
+        return sub
 
     def positions(self, ids: Iterable[str]) -> npt.NDArray[np.intp]:
         """Positions of ``ids``; raises ``KeyError`` naming the ids not in the pool."""
@@ -505,7 +530,7 @@ class EntityPool:
     # -- mapping protocol ---------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(self._ids.shape[0])
+        return int(self._credit.shape[0])
 
     def __contains__(self, ident: object) -> bool:
         if not isinstance(ident, (str, int)) or isinstance(ident, bool):

@@ -39,7 +39,7 @@ def random_order(stream: Stream, size: int) -> npt.NDArray[np.intp]:
     """
     if size >= 1 << 48:
         raise ValueError("a frame of 2**48 entities or more is not supported")
-    packed = stream.keys16(size).astype(np.uint64)
+    packed = np.frombuffer(stream.prefix(2 * size), dtype=">u2").astype(np.uint64)
     packed <<= np.uint64(48)
     packed |= np.arange(size, dtype=np.uint64)
     packed.sort()

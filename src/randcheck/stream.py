@@ -196,8 +196,8 @@ class Stream:
         return self._buffer
 
     def prefix(self, nbytes: int) -> bytes:
-        """The first ``nbytes`` bytes of the sub-stream."""
-        return self._bytes(nbytes)[:nbytes]
+        """The first ``nbytes`` bytes of the sub-stream (the cursor is not moved)."""
+        return self._hash.digest(nbytes) if nbytes else b""
 
     def keys16(self, count: int) -> npt.NDArray[np.uint16]:
         """The first ``count`` big-endian 16-bit integers (order keys)."""
