@@ -205,12 +205,24 @@ class RiskWeighted(Policy):
     def weights(self, entities: EntityPool) -> npt.NDArray[np.int64]:
         """The integer risk weight of each entity, in canonical order."""
         table = dict(self.class_weights)
-        lookup = np.array([table[c] for c in ("A", "B", "C", "D", "")], dtype=np.int64)
-        w = lookup[entities.credit_codes]  # code -1 (unclassified) picks the last entry
-        w += self.blacklisted * entities.blacklisted
-        w += self.serious_violation * entities.serious_violation
-        w += self.complaint * np.minimum(entities.verified_complaints, self.complaint_cap)
-        return w
+        by_class = np.array([table[c] for c in ("", "A", "B", "C", "D")], dtype=np.int64)
+        cap = self.complaint_cap
+        # Every combination of the risk facts, as one small code per entity:
+        # code = (credit + 1) + 5*blacklisted + 10*serious + 20*min(complaints, cap).
+        combos = np.arange(5 * 2 * 2 * (cap + 1))
+        lookup = (
+            by_class[combos % 5]
+            + self.blacklisted * (combos // 5 % 2)
+            + self.serious_violation * (combos // 10 % 2)
+            + self.complaint * (combos // 20)
+        )
+        dtype = np.uint8 if lookup.size <= 256 else np.int32
+        code = (entities.credit_codes + 1).astype(dtype)
+        code += entities.blacklisted.view(np.uint8).astype(dtype) * dtype(5)
+        code += entities.serious_violation.view(np.uint8).astype(dtype) * dtype(10)
+        complaints = np.minimum(entities.verified_complaints, cap)
+        code += complaints.astype(dtype) * dtype(20)
+        return lookup[code]
 
     def certain_mask(self, entities: EntityPool) -> npt.NDArray[np.bool_]:
         """Entities that a ``certain`` fact forces into the sample."""

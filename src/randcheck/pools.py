@@ -468,8 +468,8 @@ class EntityPool:
         cats = tuple(categories)
         if cats:
             labels, codes = self._category
-            wanted = [i for i, label in enumerate(labels) if label in cats]
-            result &= np.isin(codes, wanted)
+            wanted = np.array([label in cats for label in labels], dtype=bool)
+            result &= wanted[codes] if wanted.size else False
         if station is not None:
             labels, codes = self._station
             result &= codes == (labels.index(station) if station in labels else -1)
