@@ -215,3 +215,52 @@ def test_accepts_entity_objects_and_seed_objects() -> None:
 
 def test_repr() -> None:
     assert repr(run()).startswith("<DrawResult 3 items")
+
+
+class HeavierDClass:
+    """A station plugin that doubles the weight of class-D entities."""
+
+    __version__ = "1.0"
+
+    def __init__(self) -> None:
+        self.notified: list[rc.DrawResult] = []
+
+    @rc.hookimpl
+    def randcheck_risk_weight(self, item: rc.Item, entity: rc.Entity, weight: int) -> int | None:
+        return weight * 2 if entity.credit_class == "D" else None
+
+    @rc.hookimpl
+    def randcheck_after_draw(self, result: rc.DrawResult) -> None:
+        self.notified.append(result)
+
+
+def test_risk_weight_plugin_changes_design_and_is_recorded() -> None:
+    from randcheck.plugins import Plugins
+
+    plugin = HeavierDClass()
+    plugins = Plugins.isolated(plugin)
+    items = make_items()
+    with_plugin = rc.draw(items, make_entities(), seed=SEED, on="2026-11-26", plugins=plugins)
+    plain = rc.draw(items, make_entities(), seed=SEED, on="2026-11-26", plugins=Plugins.isolated())
+    pool = with_plugin.entities
+    d = next(
+        i
+        for i in range(len(pool))
+        if pool.entity(i).credit_class == "D"
+        and pool.entity(i).category == "重点排污单位"
+        and not pool.entity(i).blacklisted
+    )
+    ident = pool.entity(d).id
+    assert (
+        with_plugin.inclusion_probabilities("HJ-02")[ident]
+        > plain.inclusion_probabilities("HJ-02")[ident]
+    )
+    (recorded,) = with_plugin.record["plugins"]
+    assert recorded["version"] == "1.0"
+    assert plugins.manager.get_plugin(recorded["name"]) is plugin
+    assert plain.record["plugins"] == []
+    assert plugin.notified == [with_plugin]
+    assert rc.verify(with_plugin.record, make_entities(), plugins=plugins)
+    assert plugin.notified == [with_plugin]  # replays do not notify
+    with pytest.raises(rc.VerificationError, match="plugins that change draws"):
+        rc.verify(with_plugin.record, make_entities(), plugins=Plugins.isolated())

@@ -21,6 +21,8 @@ from .errors import (
     SeedError,
     VerificationError,
 )
+from .hookspecs import hookimpl
+from .loaders import load_conflicts, load_entities, load_inspectors, load_items
 from .model import Conflict, Entity, Inspector, Item, Task
 from .policies import Design, Policy, Proportional, RiskWeighted
 from .pools import EntityPool, InspectorPool
@@ -53,5 +55,10 @@ __all__ = [
     "VerificationError",
     "__version__",
     "draw",
+    "hookimpl",
+    "load_conflicts",
+    "load_entities",
+    "load_inspectors",
+    "load_items",
     "verify",
 ]

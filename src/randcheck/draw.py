@@ -26,7 +26,8 @@ from ._version import __version__
 from .canonical import canonical_json
 from .errors import InputError, VerificationError
 from .model import Entity, Inspector, Item, Task
-from .policies import Design
+from .plugins import Plugins, get_plugins
+from .policies import Design, RiskWeighted, capped_pps
 from .pools import EntityPool, InspectorPool
 from .sampling import systematic
 from .stream import SPEC, Seed, as_seed
@@ -77,6 +78,7 @@ class DrawResult:
     inspectors: InspectorPool | None
     item_draws: tuple[ItemDraw, ...]
     created_at: str
+    plugins: tuple[dict[str, Any], ...] = ()
 
     @functools.cached_property
     def tasks(self) -> tuple[Task, ...]:
@@ -131,6 +133,7 @@ class DrawResult:
             "items": [item.to_record() for item in self.items],
             "draws": [d.to_record() for d in self.item_draws],
             "tasks": [t.to_record() for t in self.tasks],
+            "plugins": list(self.plugins),
             "created_at": self.created_at,
         }
 
@@ -178,10 +181,33 @@ def _check_items(items: Iterable[Item]) -> tuple[Item, ...]:
     return tuple(sorted(checked, key=lambda i: i.code))
 
 
-def _draw_item(item: Item, pool: EntityPool, seed: Seed) -> ItemDraw:
+#: Hooks whose answers change what is drawn; plugins implementing them are recorded.
+DRAW_HOOKS = ("randcheck_risk_weight", "randcheck_conflicts")
+
+
+def draw_plugins(plugins: Plugins) -> list[dict[str, Any]]:
+    """The plugins that can change a draw (risk weights, conflicts), for the record."""
+    return [
+        {"name": info.name, "version": info.version}
+        for info in plugins.list_plugins()
+        if not info.builtin and set(info.hooks) & set(DRAW_HOOKS)
+    ]
+
+
+def _design(item: Item, sub: EntityPool, plugins: Plugins) -> Design:
+    n = item.sample_size(len(sub))
+    policy = item.policy
+    if isinstance(policy, RiskWeighted) and plugins.overrides_risk_weight():
+        weights = plugins.risk_weights(item, sub, policy.weights(sub))
+        certain = policy.certain_mask(sub)
+        return capped_pps(weights, max(n, int(certain.sum())), certain)
+    return policy.design(sub, n)
+
+
+def _draw_item(item: Item, pool: EntityPool, seed: Seed, plugins: Plugins) -> ItemDraw:
     covered = pool.covered_by(item)
     sub = pool.take(covered)
-    design = item.policy.design(sub, item.sample_size(len(sub)))
+    design = _design(item, sub, plugins)
     picked, start = systematic(
         design, seed.stream("item", item.code, "order"), seed.stream("item", item.code, "start")
     )
@@ -227,6 +253,8 @@ def draw(
     seed: Seed | str | int | Mapping[str, Any],
     on: dt.date | str | None = None,
     created_at: str | None = None,
+    plugins: Plugins | None = None,
+    notify: bool = True,
 ) -> DrawResult:
     """Draw the entities to inspect for every item, reproducibly from ``seed``.
 
@@ -246,6 +274,12 @@ def draw(
     created_at
         Timestamp to record (default: now, UTC); the only field that differs
         between two otherwise identical draws.
+    plugins
+        The plugins to consult (default: the installed ones). Plugins that
+        adjust risk weights or add conflicts are named in the record.
+    notify
+        Call the ``randcheck_after_draw`` hook when done (``verify`` replays
+        without notifying).
 
     Returns
     -------
@@ -258,9 +292,10 @@ def draw(
     pool = _as_entity_pool(entities)
     inspector_pool = _as_inspector_pool(inspectors)
     checked = _check_items(items)
-    item_draws = tuple(_draw_item(item, pool, seed_obj) for item in checked)
+    plugins = plugins or get_plugins()
+    item_draws = tuple(_draw_item(item, pool, seed_obj, plugins) for item in checked)
     stamp = created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    return DrawResult(
+    result = DrawResult(
         seed=seed_obj,
         on=day,
         items=checked,
@@ -268,7 +303,11 @@ def draw(
         inspectors=inspector_pool,
         item_draws=item_draws,
         created_at=stamp,
+        plugins=tuple(draw_plugins(plugins)),
     )
+    if notify:
+        plugins.after_draw(result)
+    return result
 
 
 def verify(
@@ -277,6 +316,7 @@ def verify(
     inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None = None,
     *,
     items: Iterable[Item] | None = None,
+    plugins: Plugins | None = None,
 ) -> bool:
     """Replay a published draw record; return True or raise :class:`VerificationError`.
 
@@ -319,6 +359,12 @@ def verify(
     seed = as_seed(record["seed"])
     if record.get("seed_key") != seed.key.hex():
         differences.append("seed key does not match the seed material")
+    plugins = plugins or get_plugins()
+    if list(record.get("plugins", [])) != draw_plugins(plugins):
+        differences.append(
+            f"plugins that change draws: record {record.get('plugins', [])}, "
+            f"installed {draw_plugins(plugins)}"
+        )
     if differences:
         raise VerificationError("the record does not match the inputs", tuple(differences))
     replay = draw(
@@ -328,6 +374,8 @@ def verify(
         seed=seed,
         on=record.get("on"),
         created_at=record.get("created_at"),
+        plugins=plugins,
+        notify=False,
     )
     again = replay.record
     for old, new in zip(record.get("draws", ()), again["draws"], strict=False):
