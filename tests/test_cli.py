@@ -44,11 +44,11 @@ def test_demo_json_is_a_record_that_verifies(tmp_path: Path) -> None:
         "verify",
         str(path),
         "--items",
-        sample_path("items.csv"),
+        sample_path("items-zh.csv"),
         "--entities",
-        sample_path("entities.csv"),
+        sample_path("entities-gbk.csv"),
         "--inspectors",
-        sample_path("inspectors.csv"),
+        sample_path("inspectors.xlsx"),
     )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("OK: ")
@@ -160,3 +160,38 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     buffer = io.StringIO()
     assert main(["demo", "--seed", "x"], stdout=buffer) == 0
     assert "HB-01" in buffer.getvalue()
+
+
+def test_check_reports_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "entities.csv"
+    bad.write_text(
+        "统一社会信用代码,单位名称,信用风险等级\n91350100M000100Y43,甲,A\n91350100M000100Y4Z,乙,Q\n",
+        encoding="gbk",
+    )
+    proc = run("check", str(bad))
+    assert proc.returncode == 1
+    assert "row 3" in proc.stdout
+    assert "信用风险等级" in proc.stdout
+    assert "统一社会信用代码" in proc.stdout  # the bad check character is named too
+
+
+def test_check_sample_county_is_clean() -> None:
+    proc = run(
+        "check",
+        "--on",
+        "2026-11-26",
+        "--quiet",
+        sample_path("entities-gbk.csv"),
+        sample_path("items-zh.csv"),
+        sample_path("inspectors.xlsx"),
+        sample_path("conflicts-zh.csv"),
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert "2,000 loaded" in proc.stdout
+
+
+def test_plugins_lists_the_builtin_loaders() -> None:
+    proc = run("plugins", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert {"csv", "json", "xlsx"} <= {loader["prefix"] for loader in data["loaders"]}

@@ -69,6 +69,7 @@ REGIONS = {"沙柳河镇", "哈尔盖镇", "伊克乌兰乡", "泉吉乡", "吉�
 SPECIALTIES = {"水资源", "水土保持", "大气", "水污染", "固体废物", "环评", "林政", "森林防火"}
 BOOLEANS = {"true", "false"}
 FILES = ["entities.csv", "inspectors.csv", "items.csv", "conflicts.csv", "README.md"]
+STATION_FILES = ["entities-gbk.csv", "items-zh.csv", "conflicts-zh.csv", "inspectors.xlsx"]
 
 
 def _read(name: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -328,11 +329,42 @@ def test_conflicts(
 def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
     make_sample = _load_make_sample()
     written = make_sample.main(tmp_path)
-    assert sorted(p.name for p in written) == sorted(FILES)
-    for name in FILES:
+    assert sorted(p.name for p in written) == sorted(FILES + STATION_FILES)
+    for name in FILES + STATION_FILES[:-1]:
         assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes(), name
+    # A workbook's bytes carry a timestamp: compare its cells.
+    from openpyxl import load_workbook
+
+    def cells(path: Path) -> list[tuple[object, ...]]:
+        book = load_workbook(path, read_only=True)
+        try:
+            return [tuple(row) for row in book.active.iter_rows(values_only=True)]
+        finally:
+            book.close()
+
+    assert cells(tmp_path / "inspectors.xlsx") == cells(DATA_DIR / "inspectors.xlsx")
 
 
 def test_generator_is_a_pure_function() -> None:
     make_sample = _load_make_sample()
     assert make_sample.make_files() == make_sample.make_files()
+
+
+def test_station_format_files_hold_the_same_registers() -> None:
+    """The GBK CSV, Excel and Chinese-header files load to the same registers."""
+    import randcheck as rc
+    from randcheck.cli import sample_path
+
+    gbk = rc.load_entities(sample_path("entities-gbk.csv"))
+    plain = rc.load_entities(sample_path("entities.csv"))
+    rename = {"行业": "industry", "规模": "scale"}
+    assert [
+        {**e.to_record(), "attributes": {rename[k]: v for k, v in e.attributes}} for e in gbk
+    ] == plain.to_records()
+    assert Path(sample_path("entities-gbk.csv")).read_bytes().decode("gbk")
+    xlsx = rc.load_inspectors(sample_path("inspectors.xlsx"))
+    assert xlsx.digest == rc.load_inspectors(sample_path("inspectors.csv")).digest
+    assert rc.load_items(sample_path("items-zh.csv")) == rc.load_items(sample_path("items.csv"))
+    assert rc.load_conflicts(sample_path("conflicts-zh.csv")) == rc.load_conflicts(
+        sample_path("conflicts.csv")
+    )

@@ -145,11 +145,41 @@ def _cmd_draw(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    args.items = sample_path("items.csv")
-    args.entities = sample_path("entities.csv")
-    args.inspectors = sample_path("inspectors.csv")
+    # The sample registers as the stations keep them: GBK CSV, Excel, Chinese headers.
+    args.items = sample_path("items-zh.csv")
+    args.entities = sample_path("entities-gbk.csv")
+    args.inspectors = sample_path("inspectors.xlsx")
     args.out = None
     return _cmd_draw(args, out)
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from .loaders import check
+
+    report = check(args.files, kind=args.kind, on=args.on, encoding=args.encoding)
+    if args.json:
+        out.write(json.dumps(report.to_records(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(report.format(warnings=not args.quiet) + "\n")
+    return 0 if report.ok else 1
+
+
+def _cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
+    from .plugins import get_plugins
+
+    plugins = get_plugins()
+    if args.json:
+        data = {
+            "plugins": [info.to_record() for info in plugins.list_plugins()],
+            "loaders": [
+                {"prefix": i.prefix, "plugin": i.plugin, "description": i.description}
+                for i in plugins.loader_infos()
+            ],
+        }
+        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(plugins.describe() + "\n")
+    return 0
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
@@ -218,6 +248,22 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--items", required=True, help="item list")
     ver.add_argument("--entities", required=True, help="entity register")
     ver.add_argument("--inspectors", help="inspector register")
+    chk = add("check", _cmd_check, "Validate register files and print every problem found.")
+    chk.add_argument("files", nargs="+", metavar="FILE", help="registers (CSV, JSON, .xlsx)")
+    chk.add_argument(
+        "--kind",
+        choices=("entities", "inspectors", "items", "conflicts"),
+        help="the register kind (default: guessed from the headers)",
+    )
+    chk.add_argument(
+        "--on", type=_date, default=None, help="date for certificate checks (default: today)"
+    )
+    chk.add_argument("--encoding", help="text encoding of CSV files (default: detect)")
+    chk.add_argument("--quiet", action="store_true", help="leave warnings out")
+    chk.add_argument("--json", action="store_true", help="print the problems as JSON")
+
+    plg = add("plugins", _cmd_plugins, "List installed plugins, their hooks and loaders.")
+    plg.add_argument("--json", action="store_true", help="print as JSON")
     return parser
 
 

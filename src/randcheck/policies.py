@@ -318,9 +318,9 @@ def policy_from_record(record: Mapping[str, Any] | str) -> Policy:
         record = {"name": record}
     data = dict(record)
     name = str(data.pop("name", "")).strip().lower().replace("_", "-")
-    if name in ("proportional", "", "equal", "比例"):
+    if name in ("proportional", "", "equal", "等概率", "等比例", "比例抽取"):
         return Proportional()
-    if name in ("risk-weighted", "riskweighted", "risk"):
+    if name in ("risk-weighted", "riskweighted", "risk", "风险加权", "按风险加权"):
         classes = data.pop("class_weights", None)
         if classes is not None:
             classes = {("" if k == "unclassified" else k): v for k, v in classes.items()}

@@ -40,6 +40,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 __all__ = [
@@ -923,6 +924,113 @@ are inactive.
 """
 
 
+#: The registers again, as stations keep them: Chinese headers and cell values,
+#: the entity register in GBK, the inspector register as an Excel workbook.
+STATION_FILES = {
+    "entities": "entities-gbk.csv",
+    "inspectors": "inspectors.xlsx",
+    "items": "items-zh.csv",
+    "conflicts": "conflicts-zh.csv",
+}
+ENTITY_HEADERS_ZH = (
+    "检查对象编码",
+    "单位名称",
+    "监管类别",
+    "所属站所",
+    "所属乡镇",
+    "信用风险等级",
+    "是否列入黑名单",
+    "投诉举报(核实)",
+    "严重违法记录",
+    "行业",
+    "规模",
+)
+INSPECTOR_HEADERS_ZH = ("工号", "姓名", "所属站所", "执法证号", "有效期至", "专业领域", "在岗状态")
+ITEM_HEADERS_ZH = (
+    "事项编码",
+    "抽查事项",
+    "实施主体",
+    "抽查依据",
+    "检查对象类别",
+    "抽查比例",
+    "最少抽查数",
+    "抽查频次",
+    "检查人数",
+    "专业要求",
+    "事项类型",
+    "抽取方式",
+)
+CONFLICT_HEADERS_ZH = ("执法人员编号", "检查对象编码", "回避原因")
+
+
+def _yes_no(value: str) -> str:
+    return "是" if value == "true" else "否"
+
+
+def station_tables(
+    entities: Sequence[Sequence[str]],
+    inspectors: Sequence[Sequence[str]],
+    items: Sequence[Sequence[str]],
+    conflicts: Sequence[Sequence[str]],
+) -> dict[str, tuple[tuple[str, ...], list[list[str]]]]:
+    """The registers with Chinese headers and values, as ``{kind: (headers, rows)}``."""
+    ent = [[*r[:6], _yes_no(r[6]), r[7], _yes_no(r[8]), *r[9:]] for r in entities]
+    ins = [[*r[:6], "在岗" if r[6] == "true" else "离岗"] for r in inspectors]
+    kind = {"general": "一般", "key": "重点"}
+    policy = {"proportional": "等概率", "risk-weighted": "风险加权"}
+    its = [
+        [
+            *r[:5],
+            f"{float(Fraction(r[5]) * 100):g}%",
+            r[6],
+            f"每年{r[7]}次",
+            r[8],
+            r[9],
+            kind[r[10]],
+            policy[r[11]],
+        ]
+        for r in items
+    ]
+    return {
+        "entities": (ENTITY_HEADERS_ZH, ent),
+        "inspectors": (INSPECTOR_HEADERS_ZH, ins),
+        "items": (ITEM_HEADERS_ZH, its),
+        "conflicts": (CONFLICT_HEADERS_ZH, [list(r) for r in conflicts]),
+    }
+
+
+def write_station_files(
+    target: Path, tables: dict[str, tuple[tuple[str, ...], list[list[str]]]]
+) -> list[Path]:
+    """Write the station-format registers: GBK and UTF-8 (BOM) CSV, and .xlsx.
+
+    The workbook needs openpyxl; its bytes carry a timestamp, so only its cells
+    are reproducible.
+    """
+    from openpyxl import Workbook
+
+    written = []
+    for kind, encoding in (("entities", "gbk"), ("items", "utf-8-sig"), ("conflicts", "utf-8-sig")):
+        headers, rows = tables[kind]
+        path = target / STATION_FILES[kind]
+        path.write_bytes(_csv_text(headers, rows).encode(encoding))
+        written.append(path)
+    headers, rows = tables["inspectors"]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "执法检查人员名录库"
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append([*row[:4], dt.date.fromisoformat(row[4]), *row[5:]])
+        sheet.cell(row=sheet.max_row, column=5).number_format = "yyyy-mm-dd"
+    book.properties.creator = "刚察县环境保护和林业水利局"
+    book.properties.created = dt.datetime(2026, 11, 1)
+    path = target / STATION_FILES["inspectors"]
+    book.save(path)
+    written.append(path)
+    return written
+
+
 def make_files() -> dict[str, str]:
     """The sample files as ``{file name: text}``, a pure function of :data:`SEED`."""
     rng = random.Random(SEED)
@@ -952,6 +1060,13 @@ def main(out_dir: str | os.PathLike[str] | None = None) -> list[Path]:
         with path.open("w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         written.append(path)
+    rng = random.Random(SEED)
+    entities = make_entities(rng)
+    inspectors = make_inspectors(rng)
+    tables = station_tables(
+        entities, inspectors, make_items(), make_conflicts(rng, inspectors, entities)
+    )
+    written += write_station_files(target, tables)
     return written
 
 
