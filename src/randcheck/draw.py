@@ -27,7 +27,7 @@ from .canonical import canonical_json
 from .errors import InputError, VerificationError
 from .model import Entity, Inspector, Item, Task
 from .plugins import Plugins, get_plugins
-from .policies import Design, RiskWeighted, capped_pps
+from .policies import Design, RiskWeighted
 from .pools import EntityPool, InspectorPool
 from .sampling import systematic
 from .stream import SPEC, Seed, as_seed
@@ -198,9 +198,7 @@ def _design(item: Item, sub: EntityPool, plugins: Plugins) -> Design:
     n = item.sample_size(len(sub))
     policy = item.policy
     if isinstance(policy, RiskWeighted) and plugins.overrides_risk_weight():
-        weights = plugins.risk_weights(item, sub, policy.weights(sub))
-        certain = policy.certain_mask(sub)
-        return capped_pps(weights, max(n, int(certain.sum())), certain)
+        return policy.design(sub, n, plugins.risk_weights(item, sub, policy.weights(sub)))
     return policy.design(sub, n)
 
 

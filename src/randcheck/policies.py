@@ -238,12 +238,17 @@ class RiskWeighted(Policy):
                 mask |= entities.credit_codes == 3
         return mask
 
-    def design(self, entities: EntityPool, n: int) -> Design:
-        """Exact capped πps probabilities (see the class docstring)."""
+    def design(
+        self, entities: EntityPool, n: int, weights: npt.NDArray[np.int64] | None = None
+    ) -> Design:
+        """Exact capped πps probabilities (see the class docstring).
+
+        ``weights`` replaces :meth:`weights` (a station plugin's adjusted weights).
+        """
         _check_n(n, len(entities))
         certain = self.certain_mask(entities)
         n = max(n, int(certain.sum()))
-        return capped_pps(self.weights(entities), n, certain)
+        return capped_pps(self.weights(entities) if weights is None else weights, n, certain)
 
     def to_record(self) -> dict[str, Any]:
         """The policy name and every parameter."""
