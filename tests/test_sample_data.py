@@ -14,46 +14,16 @@ import numpy as np
 import pytest
 
 import randcheck.uscc
+from randcheck.loaders.columns import FIELDS
 from randcheck.uscc import is_legacy_registration_number, is_valid_uscc, uscc_valid_mask
 
 DATA_DIR = Path(randcheck.uscc.__file__).resolve().parent / "data"
 REFERENCE_DATE = dt.date(2026, 11, 26)
 
-ENTITY_COLUMNS = [
-    "id",
-    "name",
-    "category",
-    "station",
-    "region",
-    "credit_class",
-    "blacklisted",
-    "verified_complaints",
-    "serious_violation",
-]
-INSPECTOR_COLUMNS = [
-    "id",
-    "name",
-    "station",
-    "certificate_no",
-    "certificate_valid_until",
-    "specialties",
-    "active",
-]
-ITEM_COLUMNS = [
-    "code",
-    "name",
-    "station",
-    "legal_basis",
-    "categories",
-    "ratio",
-    "minimum",
-    "rounds_per_year",
-    "team_size",
-    "specialty",
-    "kind",
-    "policy",
-]
-CONFLICT_COLUMNS = ["inspector_id", "entity_id", "reason"]
+ENTITY_COLUMNS = list(FIELDS["entities"])
+INSPECTOR_COLUMNS = list(FIELDS["inspectors"])
+ITEM_COLUMNS = list(FIELDS["items"])
+CONFLICT_COLUMNS = list(FIELDS["conflicts"])
 
 STATIONS = {"水利工作站", "环境监察大队", "林业站"}
 CATEGORY_STATION = {

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from randcheck.loaders.columns import FIELDS
+
 __all__ = [
     "CATEGORIES",
     "CONFLICT_COLUMNS",
@@ -91,43 +93,10 @@ REGIONS: tuple[tuple[str, int], ...] = (
     ("黄玉农场", 5),
 )
 
-ENTITY_COLUMNS: tuple[str, ...] = (
-    "id",
-    "name",
-    "category",
-    "station",
-    "region",
-    "credit_class",
-    "blacklisted",
-    "verified_complaints",
-    "serious_violation",
-    "industry",
-    "scale",
-)
-INSPECTOR_COLUMNS: tuple[str, ...] = (
-    "id",
-    "name",
-    "station",
-    "certificate_no",
-    "certificate_valid_until",
-    "specialties",
-    "active",
-)
-ITEM_COLUMNS: tuple[str, ...] = (
-    "code",
-    "name",
-    "station",
-    "legal_basis",
-    "categories",
-    "ratio",
-    "minimum",
-    "rounds_per_year",
-    "team_size",
-    "specialty",
-    "kind",
-    "policy",
-)
-CONFLICT_COLUMNS: tuple[str, ...] = ("inspector_id", "entity_id", "reason")
+ENTITY_COLUMNS: tuple[str, ...] = (*FIELDS["entities"], "industry", "scale")
+INSPECTOR_COLUMNS: tuple[str, ...] = FIELDS["inspectors"]
+ITEM_COLUMNS: tuple[str, ...] = FIELDS["items"]
+CONFLICT_COLUMNS: tuple[str, ...] = FIELDS["conflicts"]
 
 DIVISION = "632224"  # 青海省海北藏族自治州刚察县
 
