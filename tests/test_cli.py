@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 import json
 import subprocess
@@ -195,3 +196,73 @@ def test_plugins_lists_the_builtin_loaders() -> None:
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert {"csv", "json", "xlsx"} <= {loader["prefix"] for loader in data["loaders"]}
+
+
+def test_whole_ceremony_from_the_command_line(tmp_path: Path) -> None:
+    """commit → seed → draw-committed → lock → outcome → publish → ledger verify."""
+    ledger = str(tmp_path / "round.db")
+    regs = [
+        "--items",
+        sample_path("items-zh.csv"),
+        "--entities",
+        sample_path("entities-gbk.csv"),
+        "--inspectors",
+        sample_path("inspectors.xlsx"),
+    ]
+    commit = run(
+        "commit",
+        *regs,
+        "--on",
+        "2026-11-26",
+        "--operator",
+        "办公室 李明",
+        "--observer",
+        "县人大代表 王芳",
+        "--ledger",
+        ledger,
+    )
+    assert commit.returncode == 0, commit.stderr
+    commitment = re.search(r"\b[0-9a-f]{64}\b", commit.stdout)
+    assert commitment, commit.stdout
+    seed = run(
+        "seed",
+        "--commitment",
+        commitment.group(),
+        "--contribution",
+        "王芳=3821",
+        "--contribution",
+        "李明=0042",
+        "--ledger",
+        ledger,
+    )
+    assert seed.returncode == 0, seed.stderr
+    out = tmp_path / "record.json"
+    drawn = run(
+        "draw-committed",
+        "--commitment",
+        commitment.group(),
+        *regs,
+        "--out",
+        str(out),
+        "--ledger",
+        ledger,
+    )
+    assert drawn.returncode == 0, drawn.stderr
+    record = json.loads(out.read_text(encoding="utf-8"))
+    again = run("draw-committed", "--commitment", commitment.group(), *regs, "--ledger", ledger)
+    assert again.returncode == 2
+    assert "reason" in again.stderr
+    verified = run(
+        "ledger",
+        "verify",
+        "--entities",
+        sample_path("entities-gbk.csv"),
+        "--inspectors",
+        sample_path("inspectors.xlsx"),
+        "--ledger",
+        ledger,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    ok = run("verify", str(out), *regs)
+    assert ok.returncode == 0, ok.stderr
+    assert record["seed"]["contributions"] == {"王芳": "3821", "李明": "0042"}

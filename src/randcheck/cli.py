@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -21,8 +19,10 @@ from typing import Any, TextIO
 
 from . import __version__
 from .canonical import jcs_loads
+from .commands_ledger import add_commands as add_ledger_commands
 from .draw import DrawResult, draw, verify
 from .errors import RandcheckError, VerificationError
+from .publish import write_atomic
 
 __all__ = ["main"]
 
@@ -103,18 +103,6 @@ def summary(result: DrawResult) -> str:
     return "\n".join(out)
 
 
-def _write_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _record_text(result: DrawResult) -> str:
     return json.dumps(result.record, ensure_ascii=False, indent=2) + "\n"
 
@@ -139,7 +127,7 @@ def _cmd_draw(args: argparse.Namespace, out: TextIO) -> int:
         inputs["items"], inputs["entities"], inputs["inspectors"], seed=args.seed, on=args.on
     )
     if args.out:
-        _write_atomic(args.out, _record_text(result))
+        write_atomic(args.out, _record_text(result).encode("utf-8"))
     out.write(_record_text(result) if args.json else summary(result) + "\n")
     return 0
 
@@ -264,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     plg = add("plugins", _cmd_plugins, "List installed plugins, their hooks and loaders.")
     plg.add_argument("--json", action="store_true", help="print as JSON")
+
+    add_ledger_commands(add)  # commit, seed, draw-committed, lock, outcome, publish, ledger …
     return parser
 
 

@@ -149,26 +149,6 @@ class DrawResult:
         )
 
 
-def _as_entity_pool(entities: EntityPool | Iterable[Entity | Mapping[str, Any]]) -> EntityPool:
-    if isinstance(entities, EntityPool):
-        return entities
-    rows = list(entities)
-    if rows and all(isinstance(r, Entity) for r in rows):
-        return EntityPool.from_entities(rows)  # type: ignore[arg-type]
-    return EntityPool.from_records(rows)  # type: ignore[arg-type]
-
-
-def _as_inspector_pool(
-    inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None,
-) -> InspectorPool | None:
-    if inspectors is None or isinstance(inspectors, InspectorPool):
-        return inspectors
-    rows = list(inspectors)
-    if all(isinstance(r, Inspector) for r in rows):
-        return InspectorPool(rows)  # type: ignore[arg-type]
-    return InspectorPool.from_records(rows)  # type: ignore[arg-type]
-
-
 def _check_items(items: Iterable[Item]) -> tuple[Item, ...]:
     checked = tuple(items)
     seen: set[str] = set()
@@ -287,8 +267,8 @@ def draw(
     """
     seed_obj = as_seed(seed)
     day = dt.date.fromisoformat(on) if isinstance(on, str) else (on or dt.date.today())
-    pool = _as_entity_pool(entities)
-    inspector_pool = _as_inspector_pool(inspectors)
+    pool = EntityPool.coerce(entities)
+    inspector_pool = InspectorPool.coerce(inspectors)
     checked = _check_items(items)
     plugins = plugins or get_plugins()
     item_draws = tuple(_draw_item(item, pool, seed_obj, plugins) for item in checked)
@@ -327,8 +307,8 @@ def verify(
         raise VerificationError(
             f"this record follows {record.get('spec')!r}; this randcheck replays {SPEC!r}"
         )
-    pool = _as_entity_pool(entities)
-    inspector_pool = _as_inspector_pool(inspectors)
+    pool = EntityPool.coerce(entities)
+    inspector_pool = InspectorPool.coerce(inspectors)
     differences: list[str] = []
     pools = record.get("pools", {})
     if pools.get("entities", {}).get("digest") != pool.digest:

@@ -34,7 +34,6 @@ import hashlib
 import os
 import re
 import sqlite3
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -42,6 +41,7 @@ from typing import Any, Final
 
 import attrs
 
+from ._files import atomic_writer
 from .canonical import canonical_json, jcs_loads, nfc
 from .errors import LedgerError
 
@@ -74,6 +74,8 @@ KINDS: Final[Mapping[str, str]] = {
     "lock": "the drawn list is locked; later changes need their own logged entries",
     "recusal": "an inspector recused or unavailable, the reason, the substitute drawn",
     "outcome": "the result of one inspection (standard result category, follow-up)",
+    "follow-up": "a rectification follow-up (整改回访) opened by an outcome",
+    "follow-up-closed": "a follow-up closed (整改销号)",
     "publication": "what was published, where and when",
 }
 
@@ -767,32 +769,15 @@ class Ledger:
         ``checkpoint`` if given) while writing, from one read transaction; the
         file appears under ``path`` (replacing it) only if verification passed.
         """
-        target = Path(path)
         self._db()
+        count = 0
         try:
-            fd, tmp_name = tempfile.mkstemp(
-                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-            )
+            with atomic_writer(path) as out, self._snapshot() as conn:
+                for entry in self._verified_rows(conn, checkpoint):
+                    out.write(canonical_json(entry.to_json()) + b"\n")
+                    count += 1
         except OSError as exc:
-            raise LedgerError(f"{target}: cannot write the export: {exc}") from exc
-        tmp = Path(tmp_name)
-        try:
-            count = 0
-            with os.fdopen(fd, "wb") as out:
-                os.fchmod(out.fileno(), 0o644)  # mkstemp makes it private; exports are public
-                with self._snapshot() as conn:
-                    for entry in self._verified_rows(conn, checkpoint):
-                        out.write(canonical_json(entry.to_json()) + b"\n")
-                        count += 1
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise LedgerError(f"{target}: cannot write the export: {exc}") from exc
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            raise LedgerError(f"{path}: cannot write the export: {exc}") from exc
         return count
 
     @classmethod

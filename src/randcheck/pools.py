@@ -246,6 +246,16 @@ class EntityPool:
         )
 
     @classmethod
+    def coerce(cls, entities: EntityPool | Iterable[Entity | Mapping[str, Any]]) -> EntityPool:
+        """A pool as given, or built from :class:`Entity` objects or records."""
+        if isinstance(entities, EntityPool):
+            return entities
+        rows = list(entities)
+        if rows and all(isinstance(r, Entity) for r in rows):
+            return cls.from_entities(r for r in rows if isinstance(r, Entity))
+        return cls.from_records(r for r in rows if not isinstance(r, Entity))
+
+    @classmethod
     def from_entities(cls, entities: Iterable[Entity]) -> EntityPool:
         """Build a pool from :class:`Entity` objects."""
         return cls.from_records(
@@ -654,6 +664,18 @@ class InspectorPool:
                     str(exc), source=source, row=row, column=column, id=ident
                 ) from None
         return cls(inspectors, source=source)
+
+    @classmethod
+    def coerce(
+        cls, inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None
+    ) -> InspectorPool | None:
+        """A pool as given (or ``None``), or built from :class:`Inspector` objects or records."""
+        if inspectors is None or isinstance(inspectors, InspectorPool):
+            return inspectors
+        rows = list(inspectors)
+        if all(isinstance(r, Inspector) for r in rows):
+            return cls(r for r in rows if isinstance(r, Inspector))
+        return cls.from_records(r for r in rows if not isinstance(r, Inspector))
 
     def __len__(self) -> int:
         return len(self._inspectors)
