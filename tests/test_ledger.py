@@ -284,6 +284,8 @@ def test_documented_kinds() -> None:
         "lock",
         "recusal",
         "outcome",
+        "follow-up",
+        "follow-up-closed",
         "publication",
     }
     text = DOCS.read_text(encoding="utf-8")
