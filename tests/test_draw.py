@@ -264,3 +264,124 @@ def test_risk_weight_plugin_changes_design_and_is_recorded() -> None:
     assert plugin.notified == [with_plugin]  # replays do not notify
     with pytest.raises(rc.VerificationError, match="plugins that change draws"):
         rc.verify(with_plugin.record, make_entities(), plugins=Plugins.isolated())
+
+
+# -- teams ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def county() -> dict[str, Any]:
+    from randcheck.cli import sample_path
+
+    return {
+        "items": rc.load_items(sample_path("items.csv")),
+        "entities": rc.load_entities(sample_path("entities.csv")),
+        "inspectors": rc.load_inspectors(sample_path("inspectors.csv")),
+        "conflicts": rc.load_conflicts(sample_path("conflicts.csv")),
+    }
+
+
+def county_draw(county: dict[str, Any], seed: str = "teams") -> rc.DrawResult:
+    return rc.draw(
+        county["items"],
+        county["entities"],
+        county["inspectors"],
+        seed=seed,
+        on="2026-11-26",
+        conflicts=county["conflicts"],
+        created_at="-",
+    )
+
+
+def test_every_task_gets_a_valid_team(county: dict[str, Any]) -> None:
+    import datetime as dt
+
+    result = county_draw(county)
+    inspectors = county["inspectors"]
+    banned = {(c.entity_id, c.inspector_id) for c in county["conflicts"]}
+    items = {i.code: i for i in county["items"]}
+    for task in result.tasks:
+        team = [inspectors[i] for i in task.team]
+        assert len(team) >= max(items[c].team_size for c in task.items)
+        assert len(set(task.team)) == len(task.team)
+        assert {i.station for i in team} >= set(task.stations)
+        assert all(i.eligible_on(dt.date(2026, 11, 26)) for i in team)
+        assert not any((task.entity_id, i) in banned for i in task.team)
+    assert result.record["teams"]["teams"] == {t.entity_id: list(t.team) for t in result.tasks}
+
+
+def test_team_odds_are_stated_and_sum_to_team_sizes(county: dict[str, Any]) -> None:
+    result = county_draw(county)
+    odds = result.team_probabilities()
+    per_task: dict[str, float] = {}
+    for (entity, _inspector), p in odds.items():
+        per_task[entity] = per_task.get(entity, 0.0) + p
+    for task in result.tasks:
+        assert per_task[task.entity_id] == pytest.approx(len(task.team))
+    banned = {(c.entity_id, c.inspector_id) for c in county["conflicts"]}
+    assert all(odds.get(pair, 0.0) == 0.0 for pair in banned)
+
+
+def test_teams_replay_with_and_without_the_conflict_table(county: dict[str, Any]) -> None:
+    first = county_draw(county).tasks[0]
+    # A recusal that bites: the first task's first inspector declares a conflict.
+    conflicts = [*county["conflicts"], rc.Conflict(first.team[0], first.entity_id, "亲属关系")]
+    result = rc.draw(
+        county["items"],
+        county["entities"],
+        county["inspectors"],
+        seed="teams",
+        on="2026-11-26",
+        conflicts=conflicts,
+        created_at="-",
+    )
+    assert first.team[0] not in result.task(first.entity_id).team
+    record = json.loads(json.dumps(result.record))
+    assert {
+        "entity": first.entity_id,
+        "inspector": first.team[0],
+        "reasons": ["亲属关系"],
+    } in record["teams"]["exclusions"]
+    assert rc.verify(record, county["entities"], county["inspectors"])
+    assert rc.verify(record, county["entities"], county["inspectors"], conflicts=conflicts)
+    with pytest.raises(rc.VerificationError, match="differ"):
+        rc.verify(record, county["entities"], county["inspectors"], conflicts=county["conflicts"])
+
+
+def test_an_edited_team_is_named(county: dict[str, Any]) -> None:
+    record = copy.deepcopy(county_draw(county).record)
+    entity, team = next(iter(record["teams"]["teams"].items()))
+    others = [i for i in county["inspectors"].ids if i not in team]
+    record["teams"]["teams"][entity] = sorted([others[0], *team[1:]])
+    record["tasks"] = [
+        {**t, "team": record["teams"]["teams"][t["entity"]]} for t in record["tasks"]
+    ]
+    with pytest.raises(rc.VerificationError, match=f"teams differ from the replay for {entity}"):
+        rc.verify(record, county["entities"], county["inspectors"])
+
+
+def test_recuse_draws_a_substitute_that_replays(county: dict[str, Any]) -> None:
+    result = county_draw(county)
+    task = result.tasks[0]
+    out = task.team[0]
+    after = result.recuse(task.entity_id, out, "本人申请回避")
+    new_team = after.task(task.entity_id).team
+    assert out not in new_team
+    assert len(new_team) == len(task.team)
+    assert after.teams is not None
+    (entry,) = after.teams.substitutions
+    assert entry["substitute"] in new_team
+    assert entry["stream"] == ["substitute", task.entity_id, out, "0"]
+    record = json.loads(json.dumps(after.record))
+    assert rc.verify(record, county["entities"], county["inspectors"])
+    assert result.task(task.entity_id).team == task.team  # results are immutable
+    record["teams"]["substitutions"][0]["reason"] = "另一个理由"
+    with pytest.raises(rc.VerificationError):
+        rc.verify(record, county["entities"], county["inspectors"])
+
+
+def test_no_inspectors_no_teams() -> None:
+    result = run()
+    assert result.record["teams"] is None
+    with pytest.raises(ValueError, match="no teams"):
+        result.team_probabilities()

@@ -27,6 +27,7 @@ from .model import Conflict, Entity, Inspector, Item, Task
 from .policies import Design, Policy, Proportional, RiskWeighted
 from .pools import EntityPool, InspectorPool
 from .stream import SPEC, Seed
+from .teams import TeamAssignment, assign_teams
 
 __all__ = [
     "SPEC",
@@ -52,8 +53,10 @@ __all__ = [
     "Seed",
     "SeedError",
     "Task",
+    "TeamAssignment",
     "VerificationError",
     "__version__",
+    "assign_teams",
     "draw",
     "hookimpl",
     "load_conflicts",

@@ -111,12 +111,14 @@ def _record_text(result: DrawResult) -> str:
 
 
 def _load_inputs(args: argparse.Namespace) -> dict[str, Any]:
-    from .loaders import load_entities, load_inspectors, load_items
+    from .loaders import load_conflicts, load_entities, load_inspectors, load_items
 
+    conflicts = getattr(args, "conflicts", None)
     inputs: dict[str, Any] = {
         "items": load_items(args.items),
         "entities": load_entities(args.entities),
         "inspectors": load_inspectors(args.inspectors) if args.inspectors else None,
+        "conflicts": load_conflicts(conflicts) if conflicts else None,
     }
     return inputs
 
@@ -124,7 +126,12 @@ def _load_inputs(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_draw(args: argparse.Namespace, out: TextIO) -> int:
     inputs = _load_inputs(args)
     result = draw(
-        inputs["items"], inputs["entities"], inputs["inspectors"], seed=args.seed, on=args.on
+        inputs["items"],
+        inputs["entities"],
+        inputs["inspectors"],
+        seed=args.seed,
+        on=args.on,
+        conflicts=inputs["conflicts"] or (),
     )
     if args.out:
         write_atomic(args.out, _record_text(result).encode("utf-8"))
@@ -137,6 +144,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     args.items = sample_path("items-zh.csv")
     args.entities = sample_path("entities-gbk.csv")
     args.inspectors = sample_path("inspectors.xlsx")
+    args.conflicts = sample_path("conflicts-zh.csv")
     args.out = None
     return _cmd_draw(args, out)
 
@@ -177,7 +185,13 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         raise RandcheckError(f"{args.record}: not a randcheck record ({exc})") from None
     inputs = _load_inputs(args)
     try:
-        verify(record, inputs["entities"], inputs["inspectors"], items=inputs["items"])
+        verify(
+            record,
+            inputs["entities"],
+            inputs["inspectors"],
+            items=inputs["items"],
+            conflicts=inputs["conflicts"],
+        )
     except VerificationError as exc:
         sys.stderr.write(f"randcheck: {args.record} does NOT replay: {exc}\n")
         return 1
@@ -223,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     drw = add("draw", _cmd_draw, "Draw entities for every item of an item list.")
     drw.add_argument("--items", required=True, help="item list (CSV, JSON, .xlsx)")
     drw.add_argument("--entities", required=True, help="entity register")
-    drw.add_argument("--inspectors", help="inspector register")
+    drw.add_argument("--inspectors", help="inspector register: draw a team for every task")
+    drw.add_argument("--conflicts", help="conflicts of interest (回避): inspector, entity, reason")
     drw.add_argument("--seed", required=True, help="public seed (text or digits)")
     drw.add_argument(
         "--on", type=_date, default=dt.date.today(), help="date of the draw (default today)"
@@ -236,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--items", required=True, help="item list")
     ver.add_argument("--entities", required=True, help="entity register")
     ver.add_argument("--inspectors", help="inspector register")
+    ver.add_argument(
+        "--conflicts",
+        help="conflict table: also check the recorded recusals (default: take them as recorded)",
+    )
     chk = add("check", _cmd_check, "Validate register files and print every problem found.")
     chk.add_argument("files", nargs="+", metavar="FILE", help="registers (CSV, JSON, .xlsx)")
     chk.add_argument(

@@ -25,12 +25,13 @@ import numpy.typing as npt
 from ._version import __version__
 from .canonical import canonical_json
 from .errors import InputError, VerificationError
-from .model import Entity, Inspector, Item, Task
+from .model import Conflict, Entity, Inspector, Item, Task
 from .plugins import Plugins, get_plugins
 from .policies import Design, RiskWeighted
 from .pools import EntityPool, InspectorPool
 from .sampling import systematic
 from .stream import SPEC, Seed, as_seed
+from .teams import TeamAssignment, assign_teams, substitute
 
 __all__ = ["DrawResult", "ItemDraw", "draw", "verify"]
 
@@ -67,9 +68,27 @@ class ItemDraw:
         }
 
 
+@attrs.frozen(eq=False)
+class TeamInputs:
+    """What the team draw was given besides the pools: kept for :meth:`DrawResult.recuse`."""
+
+    conflicts: tuple[Conflict, ...] = ()
+    history: Mapping[str, tuple[str, ...]] | None = None
+    max_tasks: int | Mapping[str, int] | None = None
+    max_pair_probability: Any = None
+    plugins: Plugins | None = None
+
+    def extra_conflicts(self, pool: EntityPool) -> Any:
+        """The plugins' conflict hook as ``f(task, inspector) -> reasons``, or ``None``."""
+        plugins = self.plugins
+        if plugins is None or not plugins.adds_conflicts():
+            return None
+        return lambda task, inspector: plugins.conflicts(task, inspector, pool[task.entity_id])
+
+
 @attrs.frozen(eq=False, repr=False)
 class DrawResult:
-    """What :func:`draw` returns: selections, tasks, and the replayable record."""
+    """What :func:`draw` returns: selections, tasks with their teams, and the record."""
 
     seed: Seed
     on: dt.date
@@ -79,11 +98,57 @@ class DrawResult:
     item_draws: tuple[ItemDraw, ...]
     created_at: str
     plugins: tuple[dict[str, Any], ...] = ()
+    teams: TeamAssignment | None = None
+    team_inputs: TeamInputs = attrs.field(factory=TeamInputs, repr=False)
 
     @functools.cached_property
     def tasks(self) -> tuple[Task, ...]:
-        """One task per drawn entity, covering every item drawn for it, in canonical order."""
-        return _merge_tasks(self.item_draws, self.entities)
+        """One task per drawn entity, covering every item drawn for it, in canonical order.
+
+        When inspectors were given, each task carries its ``team``.
+        """
+        tasks = _merge_tasks(self.item_draws, self.entities)
+        if self.teams is None:
+            return tasks
+        return tuple(attrs.evolve(t, team=self.teams.teams.get(t.entity_id, ())) for t in tasks)
+
+    def team_probabilities(self) -> dict[tuple[str, str], float]:
+        """``{(entity id, inspector id): probability}``, stated before the team draw.
+
+        The exact values are ``self.teams.probabilities.probability(entity, inspector)``
+        (fractions); pairs not listed have probability 0.
+        """
+        if self.teams is None:
+            raise ValueError("no teams were drawn: pass inspectors to draw()")
+        return self.teams.probabilities.as_dict()
+
+    def recuse(self, entity_id: str, inspector_id: str, reason: str) -> DrawResult:
+        """Recuse an inspector from a task and draw a substitute (回避, 递补抽取).
+
+        The substitute comes from the labelled sub-stream
+        ``["substitute", entity, inspector, k]`` under the same rules as the
+        team draw; the substitution is appended to the record, and
+        :func:`verify` replays it. Returns the new result (results are immutable).
+        """
+        if self.teams is None or self.inspectors is None:
+            raise ValueError("no teams were drawn: pass inspectors to draw()")
+        base = _merge_tasks(self.item_draws, self.entities)
+        inputs = self.team_inputs
+        new, _entry = substitute(
+            self.teams,
+            base,
+            {i.code: i for i in self.items},
+            self.inspectors,
+            seed=self.seed,
+            on=self.on,
+            entity_id=entity_id,
+            inspector_id=inspector_id,
+            reason=reason,
+            conflicts=inputs.conflicts,
+            history=inputs.history,
+            extra_conflicts=inputs.extra_conflicts(self.entities),
+        )
+        return attrs.evolve(self, teams=new)
 
     def _item_draw(self, item_code: str) -> ItemDraw:
         for item_draw in self.item_draws:
@@ -133,6 +198,7 @@ class DrawResult:
             "items": [item.to_record() for item in self.items],
             "draws": [d.to_record() for d in self.item_draws],
             "tasks": [t.to_record() for t in self.tasks],
+            "teams": None if self.teams is None else self.teams.to_record(),
             "plugins": list(self.plugins),
             "created_at": self.created_at,
         }
@@ -140,6 +206,23 @@ class DrawResult:
     def to_json(self) -> str:
         """The record as canonical JSON text."""
         return canonical_json(self.record).decode("utf-8")
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One row per (item, entity drawn), with the entity's inclusion probability."""
+        from ._repr import result_to_records
+
+        return result_to_records(self)
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs ``randcheck[pandas]``)."""
+        from ._repr import result_to_pandas
+
+        return result_to_pandas(self)
+
+    def _repr_html_(self) -> str:
+        from ._repr import draw_result_html
+
+        return draw_result_html(self)
 
     def __repr__(self) -> str:
         drawn = sum(len(d.selected) for d in self.item_draws)
@@ -199,6 +282,19 @@ def _draw_item(item: Item, pool: EntityPool, seed: Seed, plugins: Plugins) -> It
     )
 
 
+def _recorded_conflicts(teams: Mapping[str, Any] | None) -> tuple[Conflict, ...]:
+    """The recusals a team record applied before any substitution, as conflicts."""
+    if not teams:
+        return ()
+    substituted = {(s["entity"], s["recused"]) for s in teams.get("substitutions", ())}
+    return tuple(
+        Conflict(inspector_id=x["inspector"], entity_id=x["entity"], reason=reason)
+        for x in teams.get("exclusions", ())
+        if (x["entity"], x["inspector"]) not in substituted
+        for reason in x["reasons"]
+    )
+
+
 def _merge_tasks(item_draws: Sequence[ItemDraw], pool: EntityPool) -> tuple[Task, ...]:
     """Group selections by entity (item draws are in item-code order)."""
     if not any(d.positions.size for d in item_draws):
@@ -230,9 +326,14 @@ def draw(
     *,
     seed: Seed | str | int | Mapping[str, Any],
     on: dt.date | str | None = None,
+    conflicts: Iterable[Conflict] = (),
+    history: Mapping[str, Iterable[str]] | None = None,
+    max_tasks: int | Mapping[str, int] | None = None,
+    max_pair_probability: Any = None,
     created_at: str | None = None,
     plugins: Plugins | None = None,
     notify: bool = True,
+    plugin_conflicts: bool = True,
 ) -> DrawResult:
     """Draw the entities to inspect for every item, reproducibly from ``seed``.
 
@@ -243,12 +344,22 @@ def draw(
     entities
         The entity pool, or records / :class:`Entity` objects to build it from.
     inspectors
-        The inspector pool (its digest is recorded).
+        The inspector pool. When given, every task gets a team drawn at random
+        with exact stated odds (docs/teams.md); its digest is recorded.
     seed
         Public seed material: a text or integer (kept as its decimal string), a
         :class:`Seed`, or recorded seed material.
     on
-        The date of the draw (default: today), recorded.
+        The date of the draw (default: today), recorded; inspectors' certificates
+        must be valid on it.
+    conflicts
+        Conflicts of interest (回避): each keeps its inspector off its entity's
+        team, and its reason is recorded.
+    history
+        Entity id → inspectors who inspected it last round (rotation: excluded).
+    max_tasks, max_pair_probability
+        An explicit workload cap (one for all, or per inspector id) and an
+        anti-collusion cap on any inspector's probability of any task.
     created_at
         Timestamp to record (default: now, UTC); the only field that differs
         between two otherwise identical draws.
@@ -258,6 +369,9 @@ def draw(
     notify
         Call the ``randcheck_after_draw`` hook when done (``verify`` replays
         without notifying).
+    plugin_conflicts
+        Consult the plugins' ``randcheck_conflicts`` vetoes for teams (``verify``
+        turns this off when it replays from the recorded recusals).
 
     Returns
     -------
@@ -273,6 +387,27 @@ def draw(
     plugins = plugins or get_plugins()
     item_draws = tuple(_draw_item(item, pool, seed_obj, plugins) for item in checked)
     stamp = created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    inputs = TeamInputs(
+        conflicts=tuple(conflicts),
+        history=None if history is None else {k: tuple(v) for k, v in history.items()},
+        max_tasks=max_tasks,
+        max_pair_probability=max_pair_probability,
+        plugins=plugins if plugin_conflicts else None,
+    )
+    teams = None
+    if inspector_pool is not None:
+        teams = assign_teams(
+            _merge_tasks(item_draws, pool),
+            {i.code: i for i in checked},
+            inspector_pool,
+            seed=seed_obj,
+            on=day,
+            conflicts=inputs.conflicts,
+            history=inputs.history,
+            extra_conflicts=inputs.extra_conflicts(pool),
+            max_tasks=max_tasks,
+            max_pair_probability=max_pair_probability,
+        )
     result = DrawResult(
         seed=seed_obj,
         on=day,
@@ -282,6 +417,8 @@ def draw(
         item_draws=item_draws,
         created_at=stamp,
         plugins=tuple(draw_plugins(plugins)),
+        teams=teams,
+        team_inputs=inputs,
     )
     if notify:
         plugins.after_draw(result)
@@ -294,14 +431,21 @@ def verify(
     inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None = None,
     *,
     items: Iterable[Item] | None = None,
+    conflicts: Iterable[Conflict] | None = None,
+    history: Mapping[str, Iterable[str]] | None = None,
     plugins: Plugins | None = None,
 ) -> bool:
     """Replay a published draw record; return True or raise :class:`VerificationError`.
 
     The record's pool digests must match ``entities`` (and ``inspectors``), the
     recorded items must match ``items`` when given, and redrawing with the
-    recorded seed must give exactly the recorded selections and tasks. The
-    error lists every difference found.
+    recorded seed must give exactly the recorded selections, tasks, teams,
+    stated odds and substitutions. The error lists every difference found.
+
+    Teams are replayed with ``conflicts`` (and ``history`` and the installed
+    plugins' vetoes) when given: that also checks the recorded recusals. Without
+    ``conflicts``, the recusals recorded in the draw are taken as given, which
+    checks everything random but not the recusal list itself.
     """
     if record.get("spec") != SPEC:
         raise VerificationError(
@@ -345,16 +489,25 @@ def verify(
         )
     if differences:
         raise VerificationError("the record does not match the inputs", tuple(differences))
+    recorded_teams = record.get("teams")
+    options = (recorded_teams or {}).get("options", {})
     replay = draw(
         recorded_items,
         pool,
-        inspector_pool,
+        inspector_pool if recorded_teams is not None else None,
         seed=seed,
         on=record.get("on"),
+        conflicts=_recorded_conflicts(recorded_teams) if conflicts is None else conflicts,
+        history=None if conflicts is None else history,
+        max_tasks=options.get("max_tasks"),
+        max_pair_probability=options.get("max_pair_probability"),
         created_at=record.get("created_at"),
         plugins=plugins,
         notify=False,
+        plugin_conflicts=conflicts is not None,
     )
+    for sub in (recorded_teams or {}).get("substitutions", ()):
+        replay = replay.recuse(sub["entity"], sub["recused"], sub["reason"])
     again = replay.record
     for old, new in zip(record.get("draws", ()), again["draws"], strict=False):
         if old != new:
@@ -367,6 +520,17 @@ def verify(
             )
     if len(record.get("draws", ())) != len(again["draws"]):
         differences.append("the record lists a different number of item draws")
+    if not differences and recorded_teams != again["teams"]:
+        old_teams = (recorded_teams or {}).get("teams", {})
+        new_teams = (again["teams"] or {}).get("teams", {})
+        changed = sorted(
+            e for e in set(old_teams) | set(new_teams) if old_teams.get(e) != new_teams.get(e)
+        )
+        differences.append(
+            f"teams differ from the replay for {', '.join(changed[:10])}"
+            if changed
+            else "the team record (odds, recusals or options) differs from the replay"
+        )
     if not differences and record.get("tasks") != again["tasks"]:
         differences.append("tasks differ from the replay")
     if differences:

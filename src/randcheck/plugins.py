@@ -298,6 +298,10 @@ class Plugins:
                 reasons.append(reason.strip())
         return reasons
 
+    def adds_conflicts(self) -> bool:
+        """Whether any plugin implements ``randcheck_conflicts``."""
+        return bool(self._pm.hook.randcheck_conflicts.get_hookimpls())
+
     def overrides_risk_weight(self) -> bool:
         """Whether any plugin implements ``randcheck_risk_weight``."""
         return bool(self._pm.hook.randcheck_risk_weight.get_hookimpls())
