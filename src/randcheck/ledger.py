@@ -545,6 +545,11 @@ class Ledger:
             raise
         return cls(path=path, conn=conn, readonly=readonly)
 
+    def _repr_html_(self) -> str:
+        from ._repr import ledger_html
+
+        return ledger_html(self)
+
     def close(self) -> None:
         """Close the database connection. Closing twice is harmless."""
         if self._conn is not None:

@@ -116,6 +116,11 @@ class Policy(abc.ABC):
     def to_record(self) -> dict[str, Any]:
         """The policy and its parameters as canonical-JSON-ready data."""
 
+    def _repr_html_(self) -> str:
+        from ._repr import policy_html
+
+        return policy_html(self)
+
 
 @attrs.frozen
 class Proportional(Policy):

@@ -579,6 +579,17 @@ class EntityPool:
         """Every entity as a plain dict, in canonical order."""
         return [e.to_record() for e in self]
 
+    def to_pandas(self) -> Any:
+        """The pool as a ``pandas.DataFrame``, one row per entity (needs ``randcheck[pandas]``)."""
+        from ._repr import pool_to_pandas
+
+        return pool_to_pandas(self)
+
+    def _repr_html_(self) -> str:
+        from ._repr import entity_pool_html
+
+        return entity_pool_html(self)
+
     # -- identity -----------------------------------------------------------------
 
     @functools.cached_property
