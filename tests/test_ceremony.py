@@ -96,14 +96,19 @@ def test_the_whole_ceremony_in_order(ledger: Ledger, county: County) -> None:
     )
     lock = cer.lock(ledger, draw.entry_hash)
     first, second = result.tasks[0].entity_id, result.tasks[1].entity_id
+    out = result.task(first).team[0]
+    after = result.recuse(first, out, "近亲属持有该单位股份")  # 递补抽取 from the stream
+    assert after.teams is not None
+    substitution = after.teams.substitutions[-1]
     recusal = cer.record_recusal(
         ledger,
         draw.entry_hash,
         entity_id=first,
-        inspector_id="GC-INS-003",
+        inspector_id=out,
         reason="近亲属持有该单位股份",
-        substitute="GC-INS-004",
+        substitute=substitution["substitute"],
         requested_by="检查人员本人",
+        substitution=substitution,
     )
     ok = cer.record_outcome(
         ledger,
@@ -111,7 +116,7 @@ def test_the_whole_ceremony_in_order(ledger: Ledger, county: County) -> None:
         first,
         result="未发现问题",
         inspected_on="2026-12-01",
-        inspectors=["GC-INS-002", "GC-INS-004"],
+        inspectors=list(after.task(first).team),
     )
     bad = cer.record_outcome(
         ledger,
@@ -164,7 +169,7 @@ def test_the_whole_ceremony_in_order(ledger: Ledger, county: County) -> None:
     assert cer.audit_ledger(ledger) == []
     replays = cer.replay_ledger(ledger, county.entities, county.inspectors)
     assert [(r.seq, r.status) for r in replays] == [(3, "ok")]
-    assert rnd.team(draw.entry_hash, first) == ()  # no teams drawn: recusals change nothing
+    assert rnd.team(draw.entry_hash, first) == after.task(first).team
     assert cer.open_follow_ups(ledger) == []
 
 
@@ -548,35 +553,36 @@ def test_a_second_outcome_is_a_stated_correction(ledger: Ledger, county: County)
 def test_recused_inspector_cannot_inspect(ledger: Ledger, county: County) -> None:
     entry, result = drawn(ledger, county, locked=True)
     entity = result.tasks[0].entity_id
+    out, stays = result.tasks[0].team[:2]
     with pytest.raises(rc.InputError, match="reason for the recusal is empty"):
-        cer.record_recusal(
-            ledger, entry.entry_hash, entity_id=entity, inspector_id="GC-INS-003", reason=" "
-        )
+        cer.record_recusal(ledger, entry.entry_hash, entity_id=entity, inspector_id=out, reason=" ")
     with pytest.raises(cer.RuleError, match="themself"):
         cer.record_recusal(
             ledger,
             entry.entry_hash,
             entity_id=entity,
-            inspector_id="GC-INS-003",
+            inspector_id=out,
             reason="本人申请回避",
-            substitute="GC-INS-003",
+            substitute=out,
         )
+    after = result.recuse(entity, out, "本人申请回避")
+    assert after.teams is not None
     cer.record_recusal(
         ledger,
         entry.entry_hash,
         entity_id=entity,
-        inspector_id="GC-INS-003",
+        inspector_id=out,
         reason="本人申请回避",
-        substitute="GC-INS-004",
+        substitute=after.teams.substitutions[-1]["substitute"],
     )
-    with pytest.raises(cer.RuleError, match="GC-INS-003 were recused"):
+    with pytest.raises(cer.RuleError, match=f"{out} were recused"):
         cer.record_outcome(
             ledger,
             entry.entry_hash,
             entity,
             result="未发现问题",
             inspected_on="2026-12-01",
-            inspectors=["GC-INS-003", "GC-INS-002"],
+            inspectors=[out, stays],
         )
 
 
@@ -780,3 +786,35 @@ def test_the_how_to_python_example_runs(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(namespace["next_round"]) == len(namespace["entities"])
     with Ledger.open(tmp_path / "randcheck.db", readonly=True) as ledger:
         assert [e.kind for e in ledger.entries()][-2:] == ["follow-up", "publication"]
+
+
+def test_substitutes_are_drawn_from_the_stream_and_replay(ledger: Ledger, county: County) -> None:
+    entry, result = drawn(ledger, county, locked=True)
+    task = result.tasks[0]
+    first = cer.draw_substitute(
+        ledger,
+        entry.entry_hash,
+        entities=county.entities,
+        inspectors=county.inspectors,
+        entity_id=task.entity_id,
+        inspector_id=task.team[0],
+        reason="本人申请回避",
+    )
+    expected = result.recuse(task.entity_id, task.team[0], "本人申请回避")
+    assert first.body["substitute"] == expected.teams.substitutions[-1]["substitute"]
+    assert first.body["substitution"]["stream"] == ["substitute", task.entity_id, task.team[0], "0"]
+    # The substitute is recused in turn: the second draw builds on the first.
+    second = cer.draw_substitute(
+        ledger,
+        entry.entry_hash,
+        entities=county.entities,
+        inspectors=county.inspectors,
+        entity_id=task.entity_id,
+        inspector_id=first.body["substitute"],
+        reason="生病",
+    )
+    twice = expected.recuse(task.entity_id, first.body["substitute"], "生病")
+    assert second.body["substitute"] == twice.teams.substitutions[-1]["substitute"]
+    rnd = cer.load_round(ledger, entry.entry_hash)
+    assert rnd.team(entry.entry_hash, task.entity_id) == twice.task(task.entity_id).team
+    assert cer.audit_ledger(ledger) == []

@@ -138,6 +138,7 @@ def test_the_ceremony_on_the_command_line(run: Callable[..., Run], tmp_path: Pat
     assert run("ledger", "export", str(export), *ledger).status == 0
     draw_entry = json.loads(export.read_text(encoding="utf-8").splitlines()[2])
     entities = [t["entity"] for t in draw_entry["body"]["record"]["tasks"]]
+    teams = {t["entity"]: t["team"] for t in draw_entry["body"]["record"]["tasks"]}
     bad = run(
         "outcome",
         "--draw",
@@ -165,10 +166,7 @@ def test_the_ceremony_on_the_command_line(run: Callable[..., Run], tmp_path: Pat
         "2026-12-01",
         "--deadline",
         "2026-12-31",
-        "--inspector",
-        "GC-INS-002",
-        "--inspector",
-        "GC-INS-004",
+        *[f"--inspector={i}" for i in teams[entities[0]]],
         *ledger,
     )
     assert ok.status == 0, ok
@@ -181,14 +179,21 @@ def test_the_ceremony_on_the_command_line(run: Callable[..., Run], tmp_path: Pat
         "--entity",
         entities[1],
         "--inspector",
-        "GC-INS-003",
+        teams[entities[1]][0],
         "--reason",
         "近亲属持有该单位股份",
-        "--substitute",
-        "GC-INS-005",
+        "--entities",
+        ENTITIES,
+        "--inspectors",
+        INSPECTORS,
         *ledger,
     )
     assert recusal.status == 0, recusal
+    substitute = recusal.out.split("substitute ")[-1].strip()
+    assert substitute not in teams[entities[1]]
+    assert substitute in {
+        line.split(",")[0] for line in Path(INSPECTORS).read_text("utf-8").splitlines()
+    }
 
     # Publish: three files, the publication recorded, late results warned on stderr.
     out_dir = tmp_path / "public"

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import randcheck as rc
 from randcheck.errors import PolicyError
 from randcheck.model import format_ratio, parse_ratio
-from randcheck.policies import capped_pps, policy_from_record
+from randcheck.policies import RISK_FACTS, capped_pps, policy_from_record
+from randcheck.testing import strategies as rcst
 
 
 def float_capped(weights: list[int], n: int) -> list[float]:
@@ -147,3 +148,27 @@ def test_sample_size_rule_is_exact() -> None:
     assert item.sample_size(10) == 2  # minimum
     assert item.sample_size(1) == 1  # capped at N
     assert item.sample_size(0) == 0
+
+
+@given(
+    rcst.entity_pools(min_size=1, max_size=60),
+    st.data(),
+    st.lists(st.sampled_from(RISK_FACTS), unique=True, max_size=2),
+    st.integers(0, 6),
+    st.integers(1, 30),
+)
+def test_level_design_equals_capped_pps_on_weights(
+    pool: rc.EntityPool, data: st.DataObject, certain: list[str], cap: int, heavy: int
+) -> None:
+    """The fast path over combinations of risk facts is capped_pps, exactly."""
+    policy = rc.RiskWeighted(certain=certain, complaint_cap=cap, blacklisted=heavy,
+                             class_weights={"D": heavy + 3})
+    n = data.draw(st.integers(0, len(pool)))
+    fast = policy.design(pool, n)
+    mask = policy.certain_mask(pool)
+    slow = capped_pps(policy.weights(pool), max(n, int(mask.sum())), mask)
+    assert fast.denominator == slow.denominator
+    assert fast.n == slow.n
+    assert fast.numerators.tolist() == slow.numerators.tolist()
+    order = np.arange(len(pool))[::-1].copy()
+    assert fast.ordered(order).tolist() == slow.numerators[order].tolist()

@@ -49,10 +49,10 @@ from typing import Any, Final, Literal, cast
 import attrs
 
 from .canonical import canonical_id, canonical_json, jcs_loads, nfc
-from .draw import DrawResult, draw, verify
+from .draw import DrawResult, draw, replay, verify
 from .errors import InputError, LedgerError, RandcheckError, VerificationError
 from .ledger import Entry, Ledger
-from .model import Entity, Inspector, Item
+from .model import Conflict, Entity, Inspector, Item
 from .pools import EntityPool, InspectorPool
 from .stream import SPEC, Seed
 
@@ -79,6 +79,7 @@ __all__ = [
     "close_follow_up",
     "commit",
     "draw_committed",
+    "draw_substitute",
     "load_round",
     "lock",
     "normalize_result",
@@ -1084,6 +1085,52 @@ def record_recusal(
         "substitution": None if substitution is None else dict(substitution),
     }
     return _append(ledger, "recusal", body, state)
+
+
+def draw_substitute(
+    ledger: Ledger,
+    draw_hash: str,
+    *,
+    entities: EntityPool | Iterable[Entity | Mapping[str, Any]],
+    inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]],
+    entity_id: str,
+    inspector_id: str,
+    reason: str,
+    requested_by: str | None = None,
+    conflicts: Iterable[Conflict] | None = None,
+) -> Entry:
+    """Recuse an inspector and draw the substitute from the stream (递补抽取); record both.
+
+    The draw is replayed from its record (:func:`randcheck.draw.replay`) with the
+    registers, every substitution recorded so far for this draw is applied in
+    ledger order, and :meth:`DrawResult.recuse` draws the substitute from the
+    sub-stream ``["substitute", entity, inspector, k]``. The ``recusal`` entry
+    holds the substitution record, so anyone can replay it.
+    """
+    state = _State.load(ledger)
+    entry = state.resolve(draw_hash, ("draw",))
+    record = entry.body.get("record") or {}
+    if record.get("teams") is None:
+        raise RuleError("this draw recorded no teams: there is no substitute to draw")
+    result = replay(record, entities, inspectors, conflicts=conflicts)
+    for earlier in state.round_of(entry).recusals_of(entry.entry_hash):
+        if earlier.body.get("substitution"):
+            result = result.recuse(
+                earlier.body["entity"], earlier.body["inspector"], earlier.body["reason"]
+            )
+    after = result.recuse(canonical_id(entity_id), canonical_id(inspector_id), reason)
+    assert after.teams is not None
+    step = after.teams.substitutions[-1]
+    return record_recusal(
+        ledger,
+        entry.entry_hash,
+        entity_id=entity_id,
+        inspector_id=inspector_id,
+        reason=reason,
+        substitute=step["substitute"],
+        requested_by=requested_by,
+        substitution=step,
+    )
 
 
 def record_outcome(

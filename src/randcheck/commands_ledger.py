@@ -192,16 +192,32 @@ def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_recusal(args: argparse.Namespace, out: TextIO) -> int:
-    with _open(args) as ledger:
-        entry = ceremony.record_recusal(
-            ledger,
-            args.draw,
-            entity_id=args.entity,
-            inspector_id=args.inspector,
-            reason=args.reason,
-            substitute=args.substitute,
-            requested_by=args.requested_by,
-        )
+    if args.substitute is None and args.entities and args.inspectors:
+        from .loaders import load_conflicts, load_entities, load_inspectors
+
+        with _open(args) as ledger:
+            entry = ceremony.draw_substitute(
+                ledger,
+                args.draw,
+                entities=load_entities(args.entities),
+                inspectors=load_inspectors(args.inspectors),
+                entity_id=args.entity,
+                inspector_id=args.inspector,
+                reason=args.reason,
+                requested_by=args.requested_by,
+                conflicts=load_conflicts(args.conflicts) if args.conflicts else None,
+            )
+    else:
+        with _open(args) as ledger:
+            entry = ceremony.record_recusal(
+                ledger,
+                args.draw,
+                entity_id=args.entity,
+                inspector_id=args.inspector,
+                reason=args.reason,
+                substitute=args.substitute,
+                requested_by=args.requested_by,
+            )
     sub = entry.body["substitute"] or "none"
     out.write(
         f"recusal {entry.entry_hash} (seq {entry.seq}): {entry.body['inspector']} from "
@@ -431,7 +447,14 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--entity", required=True, metavar="ID", help="the drawn entity")
     p.add_argument("--inspector", required=True, metavar="ID", help="the inspector recused")
     p.add_argument("--reason", required=True, help="why (kept in the ledger, never published)")
-    p.add_argument("--substitute", metavar="ID", help="the inspector drawn instead (递补抽取)")
+    p.add_argument(
+        "--substitute",
+        metavar="ID",
+        help="record a substitute chosen elsewhere (default: draw one, given the registers)",
+    )
+    p.add_argument("--entities", help="entity register: replay the draw and draw the substitute")
+    p.add_argument("--inspectors", help="inspector register (with --entities)")
+    p.add_argument("--conflicts", help="conflict table used for the draw, if any")
     p.add_argument("--requested-by", help="who asked for the recusal")
     _with_ledger(p)
 

@@ -33,7 +33,7 @@ from .sampling import systematic
 from .stream import SPEC, Seed, as_seed
 from .teams import TeamAssignment, assign_teams, substitute
 
-__all__ = ["DrawResult", "ItemDraw", "draw", "verify"]
+__all__ = ["DrawResult", "ItemDraw", "TeamInputs", "draw", "replay", "verify"]
 
 
 @attrs.frozen(eq=False)
@@ -425,6 +425,46 @@ def draw(
     return result
 
 
+def replay(
+    record: Mapping[str, Any],
+    entities: EntityPool | Iterable[Entity | Mapping[str, Any]],
+    inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None = None,
+    *,
+    conflicts: Iterable[Conflict] | None = None,
+    history: Mapping[str, Iterable[str]] | None = None,
+    plugins: Plugins | None = None,
+) -> DrawResult:
+    """Redo the draw a record describes, with its items, seed, date and options.
+
+    Recorded substitutions are applied in order. Teams are drawn with
+    ``conflicts`` (and ``history`` and the plugins' vetoes) when given, else
+    with the recusals the record lists. This checks nothing: :func:`verify`
+    compares the replay with the record; :meth:`DrawResult.recuse` on the
+    replay draws a later substitute.
+    """
+    pool = EntityPool.coerce(entities)
+    teams = record.get("teams")
+    options = (teams or {}).get("options", {})
+    result = draw(
+        [Item.from_record(r) for r in record.get("items", ())],
+        pool,
+        InspectorPool.coerce(inspectors) if teams is not None else None,
+        seed=as_seed(record["seed"]),
+        on=record.get("on"),
+        conflicts=_recorded_conflicts(teams) if conflicts is None else conflicts,
+        history=None if conflicts is None else history,
+        max_tasks=options.get("max_tasks"),
+        max_pair_probability=options.get("max_pair_probability"),
+        created_at=record.get("created_at"),
+        plugins=plugins,
+        notify=False,
+        plugin_conflicts=conflicts is not None,
+    )
+    for step in (teams or {}).get("substitutions", ()):
+        result = result.recuse(step["entity"], step["recused"], step["reason"])
+    return result
+
+
 def verify(
     record: Mapping[str, Any],
     entities: EntityPool | Iterable[Entity | Mapping[str, Any]],
@@ -490,25 +530,9 @@ def verify(
     if differences:
         raise VerificationError("the record does not match the inputs", tuple(differences))
     recorded_teams = record.get("teams")
-    options = (recorded_teams or {}).get("options", {})
-    replay = draw(
-        recorded_items,
-        pool,
-        inspector_pool if recorded_teams is not None else None,
-        seed=seed,
-        on=record.get("on"),
-        conflicts=_recorded_conflicts(recorded_teams) if conflicts is None else conflicts,
-        history=None if conflicts is None else history,
-        max_tasks=options.get("max_tasks"),
-        max_pair_probability=options.get("max_pair_probability"),
-        created_at=record.get("created_at"),
-        plugins=plugins,
-        notify=False,
-        plugin_conflicts=conflicts is not None,
-    )
-    for sub in (recorded_teams or {}).get("substitutions", ()):
-        replay = replay.recuse(sub["entity"], sub["recused"], sub["reason"])
-    again = replay.record
+    again = replay(
+        record, pool, inspector_pool, conflicts=conflicts, history=history, plugins=plugins
+    ).record
     for old, new in zip(record.get("draws", ()), again["draws"], strict=False):
         if old != new:
             added = sorted(set(new["selected"]) - set(old.get("selected", ())))

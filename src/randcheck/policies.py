@@ -21,6 +21,7 @@ Policies
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -51,30 +52,78 @@ RISK_FACTS = ("blacklisted", "serious_violation", "verified_complaints", "credit
 _GRID_LIMIT = 1 << 62
 
 
-@attrs.frozen(eq=False)
 class Design:
     """Exact inclusion probabilities ``π_i = numerators[i] / denominator``.
 
     ``n`` is the fixed sample size; ``sum(numerators) == n * denominator``.
+    A design may also be held as *levels* (:meth:`from_levels`): a small table
+    of numerators and one code per entity, ``numerators = table[codes]``, which
+    is how risk-weighted designs stay a few bytes per entity.
     """
 
-    numerators: npt.NDArray[np.int64]
-    denominator: int
-    n: int
+    __slots__ = ("__dict__", "_codes", "_table", "denominator", "n")
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(self, numerators: npt.ArrayLike, denominator: int, n: int) -> None:
+        self.__dict__["numerators"] = np.asarray(numerators, dtype=np.int64)
+        self._codes: npt.NDArray[np.integer[Any]] | None = None
+        self._table: npt.NDArray[np.int64] | None = None
+        self.denominator = int(denominator)
+        self.n = int(n)
         p = self.numerators
-        if p.size and (int(p.min()) < 0 or int(p.max()) > self.denominator):
+        self._check(int(p.min()) if p.size else 0, int(p.max()) if p.size else 0, int(p.sum()))
+
+    @classmethod
+    def from_levels(
+        cls,
+        codes: npt.NDArray[np.integer[Any]],
+        table: npt.ArrayLike,
+        denominator: int,
+        n: int,
+    ) -> Design:
+        """A design whose numerators are ``table[codes]``, never expanded unless asked."""
+        design = cls.__new__(cls)
+        design._codes = codes
+        design._table = np.asarray(table, dtype=np.int64)
+        design.denominator = int(denominator)
+        design.n = int(n)
+        counts = np.bincount(codes, minlength=design._table.size)
+        used = design._table[counts > 0]
+        total = sum(int(c) * int(v) for c, v in zip(counts.tolist(), design._table.tolist()))
+        design._check(
+            int(used.min()) if used.size else 0, int(used.max()) if used.size else 0, total
+        )
+        return design
+
+    def _check(self, low: int, high: int, total: int) -> None:
+        if low < 0 or high > self.denominator:
             raise PolicyError("inclusion probabilities must lie in [0, 1]")
         if self.n * self.denominator >= _GRID_LIMIT:
             raise PolicyError(
                 f"the probability grid is too fine (n*D = {self.n * self.denominator}); "
                 "use smaller integer weights"
             )
-        if int(p.sum()) != self.n * self.denominator:
+        if total != self.n * self.denominator:
             raise PolicyError(
-                f"inclusion probabilities sum to {p.sum()}/{self.denominator}, not n = {self.n}"
+                f"inclusion probabilities sum to {total}/{self.denominator}, not n = {self.n}"
             )
+
+    @functools.cached_property
+    def numerators(self) -> npt.NDArray[np.int64]:
+        """``p_i`` for every entity, in canonical order."""
+        assert self._codes is not None and self._table is not None
+        out: npt.NDArray[np.int64] = self._table[self._codes]
+        return out
+
+    def __len__(self) -> int:
+        return int((self._codes if self._codes is not None else self.numerators).shape[0])
+
+    def ordered(self, order: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
+        """The numerators taken in ``order`` (gathers small codes when held as levels)."""
+        if self._codes is not None and "numerators" not in self.__dict__:
+            assert self._table is not None
+            out: npt.NDArray[np.int64] = self._table[self._codes[order]]
+            return out
+        return self.numerators[order]
 
     @property
     def probabilities(self) -> npt.NDArray[np.float64]:
@@ -89,6 +138,9 @@ class Design:
     def certain(self) -> npt.NDArray[np.bool_]:
         """Entities with ``π = 1``."""
         return np.asarray(self.numerators == self.denominator, dtype=bool)
+
+    def __repr__(self) -> str:
+        return f"<Design n={self.n} of {len(self)}, D={self.denominator}>"
 
 
 class Policy(abc.ABC):
@@ -207,41 +259,55 @@ class RiskWeighted(Policy):
             if fact not in RISK_FACTS:
                 raise PolicyError(f"unknown risk fact {fact!r}; choose from {RISK_FACTS}")
 
-    def weights(self, entities: EntityPool) -> npt.NDArray[np.int64]:
-        """The integer risk weight of each entity, in canonical order."""
-        table = dict(self.class_weights)
-        by_class = np.array([table[c] for c in ("", "A", "B", "C", "D")], dtype=np.int64)
-        cap = self.complaint_cap
-        # Every combination of the risk facts, as one small code per entity:
-        # code = (credit + 1) + 5*blacklisted + 10*serious + 20*min(complaints, cap).
-        combos = np.arange(5 * 2 * 2 * (cap + 1))
-        lookup = (
-            by_class[combos % 5]
-            + self.blacklisted * (combos // 5 % 2)
-            + self.serious_violation * (combos // 10 % 2)
-            + self.complaint * (combos // 20)
+    def levels(
+        self, entities: EntityPool
+    ) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Each entity's combination of risk facts as one small code.
+
+        Returns ``(codes, weight_of_code, certain_of_code)``: the weight of
+        entity ``i`` is ``weight_of_code[codes[i]]``, and it is certain when
+        ``certain_of_code[codes[i]]``. The code is
+        ``(credit + 1) + 5*blacklisted + 10*serious + 20*min(complaints, max(cap, 1))``
+        with ``credit`` -1 (unclassified) or 0–3 (A–D).
+        """
+        classes = dict(self.class_weights)
+        by_class = np.array([classes[c] for c in ("", "A", "B", "C", "D")], dtype=np.int64)
+        top = max(self.complaint_cap, 1)
+        combos = np.arange(20 * (top + 1))
+        credit, black = combos % 5, combos // 5 % 2
+        serious, complaints = combos // 10 % 2, combos // 20
+        weight = (
+            by_class[credit]
+            + self.blacklisted * black
+            + self.serious_violation * serious
+            + self.complaint * np.minimum(complaints, self.complaint_cap)
         )
-        dtype = np.uint8 if lookup.size <= 256 else np.int32
+        certain = np.zeros(combos.size, dtype=bool)
+        for fact in self.certain:
+            certain |= {
+                "blacklisted": black == 1,
+                "serious_violation": serious == 1,
+                "verified_complaints": complaints > 0,
+                "credit_class_D": credit == 4,
+            }[fact]
+        dtype = np.uint8 if combos.size <= 256 else np.int32
         code = (entities.credit_codes + 1).astype(dtype)
         code += entities.blacklisted.view(np.uint8).astype(dtype) * dtype(5)
         code += entities.serious_violation.view(np.uint8).astype(dtype) * dtype(10)
-        complaints = np.minimum(entities.verified_complaints, cap)
-        code += complaints.astype(dtype) * dtype(20)
-        return lookup[code]
+        code += np.minimum(entities.verified_complaints, top).astype(dtype) * dtype(20)
+        return code, weight, certain
+
+    def weights(self, entities: EntityPool) -> npt.NDArray[np.int64]:
+        """The integer risk weight of each entity, in canonical order."""
+        codes, weight, _ = self.levels(entities)
+        out: npt.NDArray[np.int64] = weight[codes]
+        return out
 
     def certain_mask(self, entities: EntityPool) -> npt.NDArray[np.bool_]:
         """Entities that a ``certain`` fact forces into the sample."""
-        mask = np.zeros(len(entities), dtype=bool)
-        for fact in self.certain:
-            if fact == "blacklisted":
-                mask |= entities.blacklisted
-            elif fact == "serious_violation":
-                mask |= entities.serious_violation
-            elif fact == "verified_complaints":
-                mask |= entities.verified_complaints > 0
-            else:
-                mask |= entities.credit_codes == 3
-        return mask
+        codes, _, certain = self.levels(entities)
+        out: npt.NDArray[np.bool_] = certain[codes]
+        return out
 
     def design(
         self, entities: EntityPool, n: int, weights: npt.NDArray[np.int64] | None = None
@@ -249,11 +315,17 @@ class RiskWeighted(Policy):
         """Exact capped πps probabilities (see the class docstring).
 
         ``weights`` replaces :meth:`weights` (a station plugin's adjusted weights).
+        Without it, the design is computed on the few combinations of risk facts
+        (:meth:`levels`) and gives exactly what :func:`capped_pps` gives.
         """
         _check_n(n, len(entities))
-        certain = self.certain_mask(entities)
-        n = max(n, int(certain.sum()))
-        return capped_pps(self.weights(entities) if weights is None else weights, n, certain)
+        if weights is not None:
+            certain = self.certain_mask(entities)
+            return capped_pps(weights, max(n, int(certain.sum())), certain)
+        codes, weight, certain = self.levels(entities)
+        counts = np.bincount(codes, minlength=weight.size)
+        n = max(n, int(counts[certain].sum()))
+        return _levels_pps(codes, weight, certain, counts, n)
 
     def to_record(self) -> dict[str, Any]:
         """The policy name and every parameter."""
@@ -320,6 +392,41 @@ def capped_pps(
     if fixed is not None:
         p[fixed] = total
     return Design(p, total, n)
+
+
+def _levels_pps(
+    codes: npt.NDArray[np.integer[Any]],
+    weight: npt.NDArray[np.int64],
+    certain: npt.NDArray[np.bool_],
+    counts: npt.NDArray[np.intp],
+    n: int,
+) -> Design:
+    """:func:`capped_pps` when entities come in levels of equal weight and certainty.
+
+    Capping goes a level at a time, heaviest first: entities of equal weight
+    are capped together or not at all (see :func:`capped_pps`), so the result
+    is identical, computed on the levels rather than the entities.
+    """
+    m = n - int(counts[certain].sum())
+    if m == 0:
+        return Design.from_levels(codes, certain.astype(np.int64), 1, n)
+    free = ~certain & (counts > 0)
+    total = int((counts[free] * weight[free]).sum())
+    capped = certain.copy()
+    k = 0
+    for level in np.flatnonzero(free)[np.argsort(-weight[free], kind="stable")].tolist():
+        if (m - k) * int(weight[level]) <= total:
+            break
+        capped[level] = True
+        k += int(counts[level])
+        total -= int(counts[level]) * int(weight[level])
+    if n * total >= _GRID_LIMIT:
+        raise PolicyError(
+            f"the weights are too large for an exact grid (n * D = {n * total} >= 2**62); "
+            "use smaller integers"
+        )
+    table = np.where(capped, total, (m - k) * weight)
+    return Design.from_levels(codes, table, total, n)
 
 
 def policy_from_record(record: Mapping[str, Any] | str) -> Policy:

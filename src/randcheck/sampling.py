@@ -58,8 +58,8 @@ def systematic(
     n = design.n
     if n == 0:
         return np.zeros(0, dtype=np.intp), 0
-    order = random_order(order_stream, design.numerators.shape[0])
-    ends = np.cumsum(design.numerators[order])
+    order = random_order(order_stream, len(design))
+    ends = np.cumsum(design.ordered(order))
     den = design.denominator
     u = start_stream.below(den)
     points = u + den * np.arange(n, dtype=np.int64)
