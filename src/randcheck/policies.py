@@ -88,7 +88,9 @@ class Design:
         design.n = int(n)
         counts = np.bincount(codes, minlength=design._table.size)
         used = design._table[counts > 0]
-        total = sum(int(c) * int(v) for c, v in zip(counts.tolist(), design._table.tolist()))
+        total = sum(
+            int(c) * int(v) for c, v in zip(counts.tolist(), design._table.tolist(), strict=True)
+        )
         design._check(
             int(used.min()) if used.size else 0, int(used.max()) if used.size else 0, total
         )
@@ -110,7 +112,8 @@ class Design:
     @functools.cached_property
     def numerators(self) -> npt.NDArray[np.int64]:
         """``p_i`` for every entity, in canonical order."""
-        assert self._codes is not None and self._table is not None
+        assert self._codes is not None
+        assert self._table is not None
         out: npt.NDArray[np.int64] = self._table[self._codes]
         return out
 
