@@ -114,13 +114,14 @@ def run_round(ledger: Ledger, registers: dict[str, Any]) -> tuple[Entry, rc.Draw
     )
     cer.lock(ledger, draw.entry_hash)
     first, second, third = (t.entity_id for t in result.tasks[:3])
-    cer.record_recusal(
+    cer.draw_substitute(
         ledger,
         draw.entry_hash,
+        entities=registers["entities"],
+        inspectors=registers["inspectors"],
         entity_id=first,
-        inspector_id="GC-INS-003",
+        inspector_id=result.tasks[0].team[0],
         reason=REASON,
-        substitute="GC-INS-004",
     )
     cer.record_outcome(
         ledger,
@@ -128,7 +129,7 @@ def run_round(ledger: Ledger, registers: dict[str, Any]) -> tuple[Entry, rc.Draw
         first,
         result="未发现问题",
         inspected_on="2026-12-02",
-        inspectors=["GC-INS-002", "GC-INS-004"],
+        inspectors=cer.load_round(ledger, draw.entry_hash).team(draw.entry_hash, first),
         note=NOTE,
     )
     cer.record_outcome(
@@ -167,18 +168,23 @@ def test_notice_has_the_results_and_no_private_field(
 
     first, second, third = (t.entity_id for t in result.tasks[:3])
     entities = registers["entities"]
+    inspectors = registers["inspectors"]
+    team = [
+        inspectors[i] for i in cer.load_round(ledger, draw.entry_hash).team(draw.entry_hash, first)
+    ]
+    recused = result.tasks[0].team[0]
     for name, text in texts.items():
         for private in (*PRIVATE_NAMES, REASON, NOTE):
             assert private not in text, (name, private)
         # The results and who inspected are public ...
         assert entities[first].name in text
-        assert "冶卫东" in text  # GC-INS-002
-        assert "青刚执字0160号" in text
+        assert team[0].name in text
+        assert team[0].certificate_no in text
         assert "不合格" in text
         assert "2027-01-15" in text
         # ... and so is what anyone needs to verify the draw.
         assert draw.entry_hash in text, name
-    assert "GC-INS-003" not in texts["notice.html"]  # the recused inspector is not named
+    assert recused not in texts["notice.html"]  # inspector ids are not published
 
     data = json.loads(texts["notice.json"])
     # No free register column (the sample has industry and scale) is a field of the notice.
@@ -210,8 +216,7 @@ def test_notice_has_the_results_and_no_private_field(
     rows = {r["entity_id"]: r for r in data["results"]}
     assert len(rows) == len(result.tasks)
     assert rows[first]["inspectors"] == [
-        {"name": "冶卫东", "certificate_no": "青刚执字0160号"},
-        {"name": registers["inspectors"]["GC-INS-004"].name, "certificate_no": "青刚执字0215号"},
+        {"name": i.name, "certificate_no": i.certificate_no} for i in team
     ]
     assert rows[second]["result"] == "不合格"
     assert rows[second]["follow_up"] == "责令限期整改"

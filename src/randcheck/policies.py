@@ -120,13 +120,12 @@ class Design:
     def __len__(self) -> int:
         return int((self._codes if self._codes is not None else self.numerators).shape[0])
 
-    def ordered(self, order: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
-        """The numerators taken in ``order`` (gathers small codes when held as levels)."""
-        if self._codes is not None and "numerators" not in self.__dict__:
-            assert self._table is not None
-            out: npt.NDArray[np.int64] = self._table[self._codes[order]]
-            return out
-        return self.numerators[order]
+    @property
+    def levels(self) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.int64]] | None:
+        """``(codes, table)`` with ``numerators == table[codes]``, when held as levels."""
+        if self._codes is None or self._table is None:
+            return None
+        return self._codes, self._table
 
     @property
     def probabilities(self) -> npt.NDArray[np.float64]:

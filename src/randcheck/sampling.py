@@ -30,20 +30,35 @@ from .stream import ReferenceStream, Stream
 __all__ = ["random_order", "reference_systematic", "systematic"]
 
 
+def _sorted_keys(
+    stream: Stream, size: int, payload: npt.NDArray[np.uint8] | None = None
+) -> npt.NDArray[np.uint64]:
+    """``key << 48 | position << 8 | payload``, sorted: (key, position) order.
+
+    Positions are unique, so the payload below them never decides the order,
+    and any sort algorithm gives the same result.
+    """
+    if size >= 1 << 40:
+        raise ValueError("a frame of 2**40 entities or more is not supported")
+    packed = np.frombuffer(stream.prefix(2 * size), dtype=">u2").astype(np.uint64)
+    packed <<= np.uint64(48)
+    positions = np.arange(size, dtype=np.uint64)
+    positions <<= np.uint64(8)
+    packed |= positions
+    if payload is not None:
+        packed |= payload
+    packed.sort()
+    return packed
+
+
 def random_order(stream: Stream, size: int) -> npt.NDArray[np.intp]:
     """Positions ``0 … size-1`` sorted by (16-bit key, position).
 
     The key of position ``i`` is bytes ``2i, 2i+1`` of ``stream``, big-endian.
-    Key and position are packed into one 64-bit integer, so any sort algorithm
-    gives the same, unique order.
     """
-    if size >= 1 << 48:
-        raise ValueError("a frame of 2**48 entities or more is not supported")
-    packed = np.frombuffer(stream.prefix(2 * size), dtype=">u2").astype(np.uint64)
-    packed <<= np.uint64(48)
-    packed |= np.arange(size, dtype=np.uint64)
-    packed.sort()
-    packed &= np.uint64((1 << 48) - 1)
+    packed = _sorted_keys(stream, size)
+    packed >>= np.uint64(8)
+    packed &= np.uint64((1 << 40) - 1)
     return packed.view(np.int64).astype(np.intp, copy=False)
 
 
@@ -58,13 +73,24 @@ def systematic(
     n = design.n
     if n == 0:
         return np.zeros(0, dtype=np.intp), 0
-    order = random_order(order_stream, len(design))
-    ends = np.cumsum(design.ordered(order))
+    levels = design.levels
+    if levels is not None and levels[1].size <= 256:
+        # Few levels: carry each entity's level code inside the sort key, so the
+        # numerators come out in order without a random-access gather.
+        codes, table = levels
+        packed = _sorted_keys(order_stream, len(design), codes.astype(np.uint8, copy=False))
+        ends = np.cumsum(table[(packed & np.uint64(0xFF)).astype(np.uint8)])
+    else:
+        order = random_order(order_stream, len(design))
+        ends = np.cumsum(design.numerators[order])
     den = design.denominator
     u = start_stream.below(den)
     points = u + den * np.arange(n, dtype=np.int64)
     hit = np.searchsorted(ends, points, side="right")
-    chosen = order[hit]
+    if levels is not None and levels[1].size <= 256:
+        chosen = ((packed[hit] >> np.uint64(8)) & np.uint64((1 << 40) - 1)).astype(np.intp)
+    else:
+        chosen = order[hit]
     chosen.sort()
     return chosen, u
 
