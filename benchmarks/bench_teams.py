@@ -39,12 +39,21 @@ class World:
     def __init__(self, seed: int = 20160713) -> None:
         rng = np.random.default_rng(seed)
         self.items = {
-            "HB-03": Item(code="HB-03", name="一般排污单位检查", station=STATION,
-                          legal_basis="《中华人民共和国环境保护法》", team_size=2)
+            "HB-03": Item(
+                code="HB-03",
+                name="一般排污单位检查",
+                station=STATION,
+                legal_basis="《中华人民共和国环境保护法》",
+                team_size=2,
+            )
         }
         self.pool = InspectorPool(
-            Inspector(id=f"GC-INS-{k:04d}", station=STATION, certificate_no=f"青刚执字{k:04d}号",
-                      certificate_valid_until="2029-12-31")
+            Inspector(
+                id=f"GC-INS-{k:04d}",
+                station=STATION,
+                certificate_no=f"青刚执字{k:04d}号",
+                certificate_valid_until="2029-12-31",
+            )
             for k in range(INSPECTORS)
         )
         self.tasks = [
@@ -61,8 +70,7 @@ class World:
         demand = 2 * TASKS
         base, extra = divmod(demand, INSPECTORS)
         self.tight_caps = {
-            inspector.id: base + (1 if k < extra else 0)
-            for k, inspector in enumerate(self.pool)
+            inspector.id: base + (1 if k < extra else 0) for k, inspector in enumerate(self.pool)
         }
 
 
@@ -75,9 +83,7 @@ def greedy_fails(world: World, caps: Mapping[str, int] | None, seed: int) -> boo
     """Random-shuffle greedy: tasks in random order, each takes 2 random candidates
     with room left. True when some task cannot be staffed."""
     rng = np.random.default_rng(seed)
-    cap = np.array(
-        [caps[i] if caps is not None else TASKS for i in world.pool.ids], dtype=np.int64
-    )
+    cap = np.array([caps[i] if caps is not None else TASKS for i in world.pool.ids], dtype=np.int64)
     load = np.zeros(INSPECTORS, dtype=np.int64)
     for t in rng.permutation(TASKS).tolist():
         free = np.flatnonzero(~world.conflicted[t] & (load < cap))
@@ -138,8 +144,12 @@ def test_assign_with_tight_caps(benchmark: BenchmarkFixture, world: World) -> No
     result = benchmark.pedantic(
         assign_teams,
         args=(world.tasks, world.items, world.pool),
-        kwargs={"seed": "2026 第1轮", "on": ON, "conflicts": world.conflicts,
-                "max_tasks": world.tight_caps},
+        kwargs={
+            "seed": "2026 第1轮",
+            "on": ON,
+            "conflicts": world.conflicts,
+            "max_tasks": world.tight_caps,
+        },
         rounds=1,
         iterations=1,
     )

@@ -161,8 +161,9 @@ def test_level_design_equals_capped_pps_on_weights(
     pool: rc.EntityPool, data: st.DataObject, certain: list[str], cap: int, heavy: int
 ) -> None:
     """The fast path over combinations of risk facts is capped_pps, exactly."""
-    policy = rc.RiskWeighted(certain=certain, complaint_cap=cap, blacklisted=heavy,
-                             class_weights={"D": heavy + 3})
+    policy = rc.RiskWeighted(
+        certain=certain, complaint_cap=cap, blacklisted=heavy, class_weights={"D": heavy + 3}
+    )
     n = data.draw(st.integers(0, len(pool)))
     fast = policy.design(pool, n)
     mask = policy.certain_mask(pool)
@@ -170,5 +171,4 @@ def test_level_design_equals_capped_pps_on_weights(
     assert fast.denominator == slow.denominator
     assert fast.n == slow.n
     assert fast.numerators.tolist() == slow.numerators.tolist()
-    order = np.arange(len(pool))[::-1].copy()
     assert fast.levels is not None

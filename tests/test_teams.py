@@ -86,7 +86,10 @@ def excluded_pairs(
 
 
 def team_ok(
-    team: Sequence[Inspector], size: int, specs: Mapping[str, set[str]], entity: str,
+    team: Sequence[Inspector],
+    size: int,
+    specs: Mapping[str, set[str]],
+    entity: str,
     excluded: set[tuple[str, str]],
 ) -> bool:
     if len(team) != size or len({m.id for m in team}) != size:
@@ -137,7 +140,9 @@ def check_assignment(
         if check_loads:
             expected = result.probabilities.expected_load(ident)
             assert math.floor(expected) <= loads[ident] <= math.ceil(expected), (
-                ident, loads[ident], expected,
+                ident,
+                loads[ident],
+                expected,
             )
 
 
@@ -207,8 +212,7 @@ def exact_marginals(
     for counts, weight in leaves:
 
         def run(choose: Callable[[int], int], counts: np.ndarray = counts) -> Any:
-            monkeypatch.setattr(tm, "_class_places",
-                                lambda k, mu, _below: place(k, mu, choose))
+            monkeypatch.setattr(tm, "_class_places", lambda k, mu, _below: place(k, mu, choose))
             try:
                 return tm._teams_from_counts(plan, counts[: inst.n_pairs], seed)
             finally:
@@ -255,7 +259,7 @@ def enumerate_choices(run: Callable[[Callable[[int], int]], Any]) -> list[tuple[
 def test_class_places_balance_members_and_keep_teams_distinct() -> None:
     counts = [2, 3, 1, 3, 3, 2]
     for result, weight in enumerate_choices(lambda choose: tm._class_places(counts, 3, choose))[
-        :: 7
+        ::7
     ]:
         assert weight > 0
         assert Counter(result) == Counter({0: 5, 1: 5, 2: 4}) or sorted(
@@ -326,9 +330,13 @@ def test_sample_county_assigns_valid_teams() -> None:
     with open(data / "items.csv", encoding="utf-8-sig") as f:
         for row in csv.DictReader(f):
             items[row["code"]] = Item(
-                code=row["code"], name=row["name"], station=row["station"],
-                legal_basis=row["legal_basis"], categories=row["categories"],
-                team_size=int(row["team_size"]), specialty=row["specialty"] or None,
+                code=row["code"],
+                name=row["name"],
+                station=row["station"],
+                legal_basis=row["legal_basis"],
+                categories=row["categories"],
+                team_size=int(row["team_size"]),
+                specialty=row["specialty"] or None,
             )
     by_category: dict[str, list[str]] = {}
     for item in items.values():
@@ -342,8 +350,9 @@ def test_sample_county_assigns_valid_teams() -> None:
         if codes:
             tasks.append(task(row["id"], *sorted(codes)))
     assert len(tasks) > 20
-    result = assign_teams(tasks, items, pool, seed="刚察县 2026 第1轮", on=ON,
-                          conflicts=conflicts, max_tasks=12)
+    result = assign_teams(
+        tasks, items, pool, seed="刚察县 2026 第1轮", on=ON, conflicts=conflicts, max_tasks=12
+    )
     assert max(result.loads().values()) <= 12
     check_assignment(result, tasks, items, pool, conflicts=conflicts, caps=12)
     record = jcs_loads(canonical_json(result.to_record()))
@@ -353,13 +362,24 @@ def test_sample_county_assigns_valid_teams() -> None:
 def test_same_seed_same_teams_and_seeds_matter() -> None:
     tasks, pool, conflicts = small_world()
     a = assign_teams(tasks, ITEMS, pool, seed="2026 第1轮", on=ON, conflicts=conflicts)
-    b = assign_teams(list(reversed(tasks)), ITEMS, pool, seed="2026 第1轮", on=ON,
-                     conflicts=list(reversed(conflicts)))
+    b = assign_teams(
+        list(reversed(tasks)),
+        ITEMS,
+        pool,
+        seed="2026 第1轮",
+        on=ON,
+        conflicts=list(reversed(conflicts)),
+    )
     assert a.teams == b.teams
     assert canonical_json(a.to_record()) == canonical_json(b.to_record())
     others = {
-        tuple(sorted(assign_teams(tasks, ITEMS, pool, seed=f"other {k}", on=ON,
-                                  conflicts=conflicts).teams.items()))
+        tuple(
+            sorted(
+                assign_teams(
+                    tasks, ITEMS, pool, seed=f"other {k}", on=ON, conflicts=conflicts
+                ).teams.items()
+            )
+        )
         for k in range(12)
     }
     assert len(others) > 1
@@ -396,8 +416,13 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
     tasks = [
         Task(
             entity_id=f"E{t}",
-            items=tuple(draw(st.lists(st.sampled_from(["W1", "W2", "H1"]), min_size=1,
-                                      max_size=2, unique=True))),
+            items=tuple(
+                draw(
+                    st.lists(
+                        st.sampled_from(["W1", "W2", "H1"]), min_size=1, max_size=2, unique=True
+                    )
+                )
+            ),
             stations=(),
         )
         for t in range(n_tasks)
@@ -461,8 +486,11 @@ def test_infeasibility_names_the_scarce_certification() -> None:
     assert error.bottlenecks[0]["candidates"]
     assert error.shortfall >= 1
     assert not brute_force_feasible(
-        [t for t in tasks if t.entity_id in error.tasks], ITEMS, pool,
-        conflicts=conflicts, caps=1,
+        [t for t in tasks if t.entity_id in error.tasks],
+        ITEMS,
+        pool,
+        conflicts=conflicts,
+        caps=1,
     )
     # Lifting the cap makes it feasible: the bottleneck was capacity, not eligibility.
     assign_teams(tasks, ITEMS, pool, seed=1, on=ON, conflicts=conflicts)
@@ -514,8 +542,7 @@ def test_odds_are_exact_by_enumeration(
     bits: int, caps: int | dict[str, int] | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tasks, pool, conflicts = tiny_world()
-    plan = tm._plan(tasks, ITEMS, pool, on=ON, conflicts=conflicts, max_tasks=caps,
-                    grid_bits=bits)
+    plan = tm._plan(tasks, ITEMS, pool, on=ON, conflicts=conflicts, max_tasks=caps, grid_bits=bits)
     assert int(plan.inst.class_mu.max()) == 2  # the member stage is enumerated too
     odds = tm.TeamOdds(plan.inst, plan.odds)
     for salt in ("a", "b"):
@@ -528,8 +555,15 @@ def test_odds_are_exact_by_enumeration(
                 ), (t.entity_id, ident)
         # Every outcome of the procedure is a valid assignment with balanced loads.
         for teams in outcomes:
-            fake = TeamAssignment(teams=teams, probabilities=odds, exclusions=(),
-                                  ineligible={}, seed=seed, on=ON, options={})
+            fake = TeamAssignment(
+                teams=teams,
+                probabilities=odds,
+                exclusions=(),
+                ineligible={},
+                seed=seed,
+                on=ON,
+                options={},
+            )
             check_assignment(fake, tasks, ITEMS, pool, conflicts=conflicts, caps=caps)
     # and the rounding really is random
     assert len({tuple(sorted(o.items())) for o in outcomes}) > 3
@@ -551,8 +585,15 @@ def test_capped_odds_are_exact_by_enumeration(monkeypatch: pytest.MonkeyPatch) -
                 t.entity_id, ident
             )
     for teams in outcomes:
-        fake = TeamAssignment(teams=teams, probabilities=odds, exclusions=(), ineligible={},
-                              seed=Seed.from_text("cap"), on=ON, options={})
+        fake = TeamAssignment(
+            teams=teams,
+            probabilities=odds,
+            exclusions=(),
+            ineligible={},
+            seed=Seed.from_text("cap"),
+            on=ON,
+            options={},
+        )
         check_assignment(fake, tasks, ITEMS, pool, caps={"I00": 1})
 
 
@@ -574,8 +615,9 @@ def test_fast_path_agrees_with_the_enumerated_procedure() -> None:
         assert (num >> 3 == expected).all()
 
 
-def reference_level(net: Any, num: list[int], level: int, phase: list[bool],
-                    coins: list[bool]) -> list[int]:
+def reference_level(
+    net: Any, num: list[int], level: int, phase: list[bool], coins: list[bool]
+) -> list[int]:
     """One level of docs/teams.md §5, transcribed literally in plain Python."""
     e_n, r_n, c_n, t_n = net.n_pairs, net.n_rows, net.n_classes, net.n_tasks
     sink = r_n + c_n + t_n
@@ -608,8 +650,9 @@ def reference_level(net: Any, num: list[int], level: int, phase: list[bool],
             far_b = head[b] if b < e_n else tail[b]
             virtual.append((a, b, far_a, far_b))
     # 2. parallel virtual edges
-    ranked = sorted(range(len(virtual)), key=lambda v: (
-        min(virtual[v][2:]), max(virtual[v][2:]), v))
+    ranked = sorted(
+        range(len(virtual)), key=lambda v: (min(virtual[v][2:]), max(virtual[v][2:]), v)
+    )
     cycles: list[list[tuple[int, int, bool]]] = []  # (virtual edge, from end, forward?)
     left: list[int] = []
     k = 0
@@ -680,17 +723,16 @@ def reference_level(net: Any, num: list[int], level: int, phase: list[bool],
 @pytest.mark.parametrize("salt", range(6))
 def test_vectorized_rounding_matches_the_written_procedure(salt: int) -> None:
     rng = np.random.default_rng(salt)
-    people = [person(k, (WATER, ENV)[k % 2], [SPECS[k % 2]] if k % 3 else [])
-              for k in range(9)]
-    tasks = [task(f"E{t}", *(["W1", "H1"], ["W2"], ["H2", "W1"], ["H1"])[t % 4])
-             for t in range(7)]
+    people = [person(k, (WATER, ENV)[k % 2], [SPECS[k % 2]] if k % 3 else []) for k in range(9)]
+    tasks = [task(f"E{t}", *(["W1", "H1"], ["W2"], ["H2", "W1"], ["H1"])[t % 4]) for t in range(7)]
     conflicts = [
         Conflict(f"I{k:02d}", f"E{t}", "x")
         for t, k in zip(*np.nonzero(rng.random((7, 9)) < 0.2), strict=True)
     ]
     try:
-        plan = tm._plan(tasks, ITEMS, InspectorPool(people), on=ON, conflicts=conflicts,
-                        grid_bits=7)
+        plan = tm._plan(
+            tasks, ITEMS, InspectorPool(people), on=ON, conflicts=conflicts, grid_bits=7
+        )
     except InfeasibleAssignment:
         pytest.skip("infeasible draw of conflicts")
     seed = Seed.from_text(f"ref {salt}")
@@ -764,38 +806,38 @@ def test_grid_split_gives_leftover_units_to_inexact_shares_in_order() -> None:
 
 def test_relabelling_inspectors_does_not_change_odds() -> None:
     rng = np.random.default_rng(11)
-    people = [person(k, WATER if k < 5 else ENV, ["水资源"] if k % 2 else ["大气"])
-              for k in range(10)]
+    people = [
+        person(k, WATER if k < 5 else ENV, ["水资源"] if k % 2 else ["大气"]) for k in range(10)
+    ]
     tasks = [task(f"E{t}", *(["W1"], ["W2", "H1"], ["H2"])[t % 3]) for t in range(12)]
     conflicts = [
         Conflict(f"I{k:02d}", f"E{t}", "x")
         for t, k in zip(*np.nonzero(rng.random((12, 10)) < 0.1), strict=True)
     ]
     rename = {f"I{k:02d}": f"Z{(7 * k) % 10:02d}" for k in range(10)}
-    renamed = InspectorPool([
-        Inspector(**{**p.to_record(), "id": rename[p.id]}) for p in people
-    ])
-    renamed_conflicts = [Conflict(rename[c.inspector_id], c.entity_id, c.reason)
-                         for c in conflicts]
+    renamed = InspectorPool([Inspector(**{**p.to_record(), "id": rename[p.id]}) for p in people])
+    renamed_conflicts = [Conflict(rename[c.inspector_id], c.entity_id, c.reason) for c in conflicts]
     for caps in (None, 4):
-        a = assign_teams(tasks, ITEMS, InspectorPool(people), seed=5, on=ON,
-                         conflicts=conflicts, max_tasks=caps).probabilities
-        b = assign_teams(tasks, ITEMS, renamed, seed=5, on=ON,
-                         conflicts=renamed_conflicts, max_tasks=caps).probabilities
+        a = assign_teams(
+            tasks, ITEMS, InspectorPool(people), seed=5, on=ON, conflicts=conflicts, max_tasks=caps
+        ).probabilities
+        b = assign_teams(
+            tasks, ITEMS, renamed, seed=5, on=ON, conflicts=renamed_conflicts, max_tasks=caps
+        ).probabilities
         for t in tasks:
             for p in people:
-                assert a.probability(t.entity_id, p.id) == b.probability(
-                    t.entity_id, rename[p.id]
-                )
+                assert a.probability(t.entity_id, p.id) == b.probability(t.entity_id, rename[p.id])
 
 
 def test_odds_match_frequencies_over_many_draws() -> None:
     rng = np.random.default_rng(3)
-    people = [person(k, WATER if k < 7 else ENV, ["水资源", "大气"][k % 2: k % 2 + 1])
-              for k in range(11)]
+    people = [
+        person(k, WATER if k < 7 else ENV, ["水资源", "大气"][k % 2 : k % 2 + 1]) for k in range(11)
+    ]
     pool = InspectorPool(people)
-    tasks = [task(f"E{t:02d}", *(["W1"], ["W1", "W2"], ["H1"], ["W2", "H1"])[t % 4])
-             for t in range(24)]
+    tasks = [
+        task(f"E{t:02d}", *(["W1"], ["W1", "W2"], ["H1"], ["W2", "H1"])[t % 4]) for t in range(24)
+    ]
     conflicts = [
         Conflict(f"I{k:02d}", f"E{t:02d}", "x")
         for t, k in zip(*np.nonzero(rng.random((24, 11)) < 0.15), strict=True)
@@ -846,14 +888,16 @@ def test_pair_cap_is_applied_and_refused_below_the_smallest_feasible_value() -> 
     result = assign_teams(tasks, ITEMS, pool, seed=1, on=ON, conflicts=conflicts)
     top = max(result.probabilities.as_dict().values())
     with pytest.raises(PairCapTooSmall) as info:
-        assign_teams(tasks, ITEMS, pool, seed=1, on=ON, conflicts=conflicts,
-                     max_pair_probability="1/3")
+        assign_teams(
+            tasks, ITEMS, pool, seed=1, on=ON, conflicts=conflicts, max_pair_probability="1/3"
+        )
     low, high = info.value.smallest
     assert low == high
     assert Fraction(1, 3) < low <= Fraction(top).limit_denominator(10**6)
     assert "smallest feasible value" in str(info.value)
-    capped = assign_teams(tasks, ITEMS, pool, seed=1, on=ON, conflicts=conflicts,
-                          max_pair_probability=low)
+    capped = assign_teams(
+        tasks, ITEMS, pool, seed=1, on=ON, conflicts=conflicts, max_pair_probability=low
+    )
     assert max(capped.probabilities.as_dict().values()) <= float(low)
     check_assignment(capped, tasks, ITEMS, pool, conflicts=conflicts)
     # With workload caps the smallest feasible value moves up; it is bracketed.
@@ -863,13 +907,15 @@ def test_pair_cap_is_applied_and_refused_below_the_smallest_feasible_value() -> 
     uncapped = assign_teams(tasks4, ITEMS, pool4, seed=1, on=ON, max_pair_probability="1/2")
     assert max(uncapped.probabilities.as_dict().values()) == 0.5
     with pytest.raises(PairCapTooSmall) as info:
-        assign_teams(tasks4, ITEMS, pool4, seed=1, on=ON, max_pair_probability="1/2",
-                     max_tasks=caps)
+        assign_teams(
+            tasks4, ITEMS, pool4, seed=1, on=ON, max_pair_probability="1/2", max_tasks=caps
+        )
     low, high = info.value.smallest
     assert low < Fraction(3, 4) <= high
     assert high - low <= Fraction(1, 1 << 10)
-    ok = assign_teams(tasks4, ITEMS, pool4, seed=1, on=ON, max_pair_probability="3/4",
-                      max_tasks=caps)
+    ok = assign_teams(
+        tasks4, ITEMS, pool4, seed=1, on=ON, max_pair_probability="3/4", max_tasks=caps
+    )
     assert max(ok.probabilities.as_dict().values()) == 0.75
     check_assignment(ok, tasks4, ITEMS, pool4, caps=caps)
 
@@ -884,8 +930,16 @@ def test_every_exclusion_keeps_its_reasons() -> None:
     def veto(t: Task, inspector: Inspector) -> list[str]:
         return ["户籍所在乡镇"] if t.entity_id == "E5" and inspector.id == "I06" else []
 
-    result = assign_teams(tasks, ITEMS, pool, seed=2, on=ON, conflicts=conflicts,
-                          history=history, extra_conflicts=veto)
+    result = assign_teams(
+        tasks,
+        ITEMS,
+        pool,
+        seed=2,
+        on=ON,
+        conflicts=conflicts,
+        history=history,
+        extra_conflicts=veto,
+    )
     reasons = {(x.entity_id, x.inspector_id): x.reasons for x in result.exclusions}
     assert reasons[("E1", "I02")] == ("rotation",)
     assert reasons[("E5", "I06")] == ("户籍所在乡镇",)
@@ -893,19 +947,37 @@ def test_every_exclusion_keeps_its_reasons() -> None:
     assert "I02" not in result.teams["E1"]
     assert "I06" not in result.teams["E5"]
     assert result.probabilities.probability("E5", "I06") == 0
-    check_assignment(result, tasks, ITEMS, pool, conflicts=[
-        *conflicts, Conflict("I06", "E5", "veto")], history=history)
-    both = assign_teams(tasks, ITEMS, pool, seed=2, on=ON,
-                        conflicts=[*conflicts, Conflict("I02", "E1", "企业申请")], history=history)
-    assert {x.reasons for x in both.exclusions if x.entity_id == "E1"} == {
-        ("rotation", "企业申请")
-    }
+    check_assignment(
+        result,
+        tasks,
+        ITEMS,
+        pool,
+        conflicts=[*conflicts, Conflict("I06", "E5", "veto")],
+        history=history,
+    )
+    both = assign_teams(
+        tasks,
+        ITEMS,
+        pool,
+        seed=2,
+        on=ON,
+        conflicts=[*conflicts, Conflict("I02", "E1", "企业申请")],
+        history=history,
+    )
+    assert {x.reasons for x in both.exclusions if x.entity_id == "E1"} == {("rotation", "企业申请")}
 
 
 def test_record_is_canonical_and_exact() -> None:
     tasks, pool, conflicts = tiny_world()
-    result = assign_teams(tasks, ITEMS, pool, seed="记录", on=ON, conflicts=conflicts,
-                          max_pair_probability=Fraction(3, 4))
+    result = assign_teams(
+        tasks,
+        ITEMS,
+        pool,
+        seed="记录",
+        on=ON,
+        conflicts=conflicts,
+        max_pair_probability=Fraction(3, 4),
+    )
     record = jcs_loads(canonical_json(result.to_record()))
     odds = record["odds"]
     den = odds["denominator"]
@@ -928,18 +1000,44 @@ def test_substitute_respects_every_rule_and_replays() -> None:
     # E1 needs a 水资源 holder; I01 and I02 hold it (I04's certificate expired).
     # Take a draw whose E1 team has a single holder: its substitute must hold 水资源.
     seed = next(
-        f"递补{k}" for k in range(100)
-        if sum("水资源" in pool[i].specialties for i in assign_teams(
-            tasks, ITEMS, pool, seed=f"递补{k}", on=ON, max_tasks=3, **kw).teams["E1"]) == 1
+        f"递补{k}"
+        for k in range(100)
+        if sum(
+            "水资源" in pool[i].specialties
+            for i in assign_teams(
+                tasks, ITEMS, pool, seed=f"递补{k}", on=ON, max_tasks=3, **kw
+            ).teams["E1"]
+        )
+        == 1
     )
     result = assign_teams(tasks, ITEMS, pool, seed=seed, on=ON, max_tasks=3, **kw)
     team = result.teams["E1"]
     holder = next(i for i in team if "水资源" in pool[i].specialties)
     other_holder = ({"I01", "I02"} - {holder}).pop()
-    new, entry = substitute(result, tasks, ITEMS, pool, seed=seed, on=ON, entity_id="E1",
-                            inspector_id=holder, reason="生病", **kw)
-    again, entry2 = substitute(result, tasks, ITEMS, pool, seed=seed, on=ON,
-                               entity_id="E1", inspector_id=holder, reason="生病", **kw)
+    new, entry = substitute(
+        result,
+        tasks,
+        ITEMS,
+        pool,
+        seed=seed,
+        on=ON,
+        entity_id="E1",
+        inspector_id=holder,
+        reason="生病",
+        **kw,
+    )
+    again, entry2 = substitute(
+        result,
+        tasks,
+        ITEMS,
+        pool,
+        seed=seed,
+        on=ON,
+        entity_id="E1",
+        inspector_id=holder,
+        reason="生病",
+        **kw,
+    )
     assert new.teams == again.teams
     assert entry == entry2
     assert entry["stream"] == ["substitute", "E1", holder, "0"]
@@ -953,8 +1051,15 @@ def test_substitute_respects_every_rule_and_replays() -> None:
     assert entry["candidates"] == valid  # every valid candidate, nothing else, sorted
     assert valid == [other_holder]  # the remaining member holds no 水资源
     assert entry["substitute"] == other_holder
-    check_assignment(new, tasks, ITEMS, pool, caps=4, check_loads=False,
-                     conflicts=[*conflicts, Conflict(holder, "E1", "生病")])
+    check_assignment(
+        new,
+        tasks,
+        ITEMS,
+        pool,
+        caps=4,
+        check_loads=False,
+        conflicts=[*conflicts, Conflict(holder, "E1", "生病")],
+    )
     assert ("E1", holder, ("生病",)) in new.exclusions
     assert new.substitutions == (entry,)
     assert result.substitutions == ()
@@ -966,22 +1071,62 @@ def test_substitute_respects_every_rule_and_replays() -> None:
     for _ in range(3):
         member = next(i for i in cur.teams["E1"] if "水资源" in pool[i].specialties)
         try:
-            cur, _entry = substitute(cur, tasks, ITEMS, pool, seed=seed, on=ON,
-                                     entity_id="E1", inspector_id=member, reason="回避", **kw)
+            cur, _entry = substitute(
+                cur,
+                tasks,
+                ITEMS,
+                pool,
+                seed=seed,
+                on=ON,
+                entity_id="E1",
+                inspector_id=member,
+                reason="回避",
+                **kw,
+            )
         except InfeasibleAssignment as exc:
             message = str(exc)
             break
     assert "no substitute" in message
     assert "水利工作站 holding 水资源" in message
     with pytest.raises(InputError, match="not on the team"):
-        substitute(result, tasks, ITEMS, pool, seed=seed, on=ON, entity_id="E1",
-                   inspector_id="I08", reason="x", **kw)
+        substitute(
+            result,
+            tasks,
+            ITEMS,
+            pool,
+            seed=seed,
+            on=ON,
+            entity_id="E1",
+            inspector_id="I08",
+            reason="x",
+            **kw,
+        )
     with pytest.raises(InputError, match="seed differs"):
-        substitute(result, tasks, ITEMS, pool, seed="other", on=ON, entity_id="E1",
-                   inspector_id=holder, reason="x", **kw)
+        substitute(
+            result,
+            tasks,
+            ITEMS,
+            pool,
+            seed="other",
+            on=ON,
+            entity_id="E1",
+            inspector_id=holder,
+            reason="x",
+            **kw,
+        )
     with pytest.raises(InputError, match="reason"):
-        substitute(result, tasks, ITEMS, pool, seed=seed, on=ON, entity_id="E1",
-                   inspector_id=holder, reason=" ", **kw)
+        substitute(
+            result,
+            tasks,
+            ITEMS,
+            pool,
+            seed=seed,
+            on=ON,
+            entity_id="E1",
+            inspector_id=holder,
+            reason=" ",
+            **kw,
+        )
 
 
 def test_substitute_is_uniform_and_prefers_inspectors_below_their_cap() -> None:
@@ -993,8 +1138,17 @@ def test_substitute_is_uniform_and_prefers_inspectors_below_their_cap() -> None:
     cands: list[str] = []
     history = result
     for k in range(400):
-        _new, entry = substitute(history, tasks, ITEMS, pool, seed="u", on=ON,
-                                 entity_id="E1", inspector_id=out, reason=f"r{k}")
+        _new, entry = substitute(
+            history,
+            tasks,
+            ITEMS,
+            pool,
+            seed="u",
+            on=ON,
+            entity_id="E1",
+            inspector_id=out,
+            reason=f"r{k}",
+        )
         assert entry["k"] == k
         assert entry["stream"][-1] == str(k)
         cands = entry["candidates"]
@@ -1016,8 +1170,17 @@ def test_substitute_is_uniform_and_prefers_inspectors_below_their_cap() -> None:
             member = r.teams["E1"][0]
             others = [i for i in pool_n.ids if i not in r.teams["E1"]]
             below = sorted(i for i in others if loads[i] < 2)
-            _r2, entry = substitute(r, tasks3, ITEMS, pool_n, seed=f"c{k}", on=ON,
-                                    entity_id="E1", inspector_id=member, reason="x")
+            _r2, entry = substitute(
+                r,
+                tasks3,
+                ITEMS,
+                pool_n,
+                seed=f"c{k}",
+                on=ON,
+                entity_id="E1",
+                inspector_id=member,
+                reason="x",
+            )
             tiers.add(entry["tier"])
             if below:
                 assert entry["tier"] == "within caps"

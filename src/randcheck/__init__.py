@@ -24,6 +24,7 @@ from .errors import (
 from .hookspecs import hookimpl
 from .loaders import load_conflicts, load_entities, load_inspectors, load_items
 from .model import Conflict, Entity, Inspector, Item, Task
+from .plan import ClassStratified, Plan, PlanError, coverage, draw_year, verify_year
 from .policies import Design, Policy, Proportional, RiskWeighted
 from .pools import EntityPool, InspectorPool
 from .stream import SPEC, Seed
@@ -31,6 +32,7 @@ from .teams import TeamAssignment, assign_teams
 
 __all__ = [
     "SPEC",
+    "ClassStratified",
     "Conflict",
     "Design",
     "DrawResult",
@@ -45,6 +47,8 @@ __all__ = [
     "ItemDraw",
     "LedgerError",
     "LoaderError",
+    "Plan",
+    "PlanError",
     "Policy",
     "PolicyError",
     "Proportional",
@@ -57,11 +61,14 @@ __all__ = [
     "VerificationError",
     "__version__",
     "assign_teams",
+    "coverage",
     "draw",
+    "draw_year",
     "hookimpl",
     "load_conflicts",
     "load_entities",
     "load_inspectors",
     "load_items",
     "verify",
+    "verify_year",
 ]

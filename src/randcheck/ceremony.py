@@ -1446,18 +1446,12 @@ def apply_outcomes(
     (``{"entity": id, "result": category, …}``). When an entity has several,
     the last one counts, as a correction replaces what it corrects. The rule:
 
-    ===========================================  ==========================================
-    result                                       change to the entity's record
-    ===========================================  ==========================================
-    发现问题待后续处理, 不合格                      ``verified_complaints`` + 1: a problem the
-                                                 inspection verified weighs like a verified
-                                                 complaint in risk-weighted draws
-    不配合检查情节严重, 通过登记的住所无法联系      ``blacklisted`` = true (these results put an
-                                                 enterprise on the abnormal-operations list,
-                                                 经营异常名录)
-    注销・吊销・撤销・迁出                         left out of the result when ``drop_closed``
-    any other                                    none
-    ===========================================  ==========================================
+    - 发现问题待后续处理, 不合格: ``verified_complaints`` + 1 (a problem the
+      inspection verified weighs like a verified complaint in risk-weighted draws);
+    - 不配合检查情节严重, 通过登记的住所无法联系: ``blacklisted`` = true (these
+      results put an enterprise on the abnormal-operations list, 经营异常名录);
+    - 注销・吊销・撤销・迁出: left out of the result when ``drop_closed``;
+    - any other result: no change.
 
     ``credit_class`` and ``serious_violation`` are never changed here. A
     credit class or a listing as a serious violator (严重违法失信名单) is an

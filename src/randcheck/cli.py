@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from . import __version__
 from .canonical import jcs_loads
 from .commands_ledger import add_commands as add_ledger_commands
+from .commands_plan import add_commands as add_plan_commands
 from .draw import DrawResult, draw, verify
 from .errors import RandcheckError, VerificationError
 from .publish import write_atomic
@@ -273,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     plg.add_argument("--json", action="store_true", help="print as JSON")
 
     add_ledger_commands(add)  # commit, seed, draw-committed, lock, outcome, publish, ledger …
+    add_plan_commands(add)  # plan report | draw | verify
     return parser
 
 

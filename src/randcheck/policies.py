@@ -444,4 +444,10 @@ def policy_from_record(record: Mapping[str, Any] | str) -> Policy:
         if classes is not None:
             classes = {("" if k == "unclassified" else k): v for k, v in classes.items()}
         return RiskWeighted(class_weights=classes, **data)
-    raise PolicyError(f"unknown policy {name!r}: use 'proportional' or 'risk-weighted'")
+    if name in ("class-stratified", "classstratified", "stratified"):
+        from .plan import plan_policy_from_record
+
+        return plan_policy_from_record({**data, "name": name})
+    raise PolicyError(
+        f"unknown policy {name!r}: use 'proportional', 'risk-weighted' or 'class-stratified'"
+    )

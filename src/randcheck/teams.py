@@ -126,8 +126,9 @@ class PairCapTooSmall(InfeasibleAssignment):
         equal when it is known exactly (no workload cap binds).
     """
 
-    def __init__(self, message: str, *, requested: Fraction,
-                 smallest: tuple[Fraction, Fraction]) -> None:
+    def __init__(
+        self, message: str, *, requested: Fraction, smallest: tuple[Fraction, Fraction]
+    ) -> None:
         super().__init__(message)
         self.requested = requested
         self.smallest = smallest
@@ -136,12 +137,8 @@ class PairCapTooSmall(InfeasibleAssignment):
 class Exclusion(NamedTuple):
     """An inspector recused from a task, with every reason that applied (sorted).
 
-    Attributes
-    ----------
-    entity_id, inspector_id : str
-        The task's entity and the inspector recused from it.
-    reasons : tuple of str
-        Conflict reasons, ``"rotation"``, plugin vetoes or a substitution's reason.
+    ``reasons`` are conflict reasons, ``"rotation"``, plugin vetoes or a
+    substitution's reason.
     """
 
     entity_id: str
@@ -259,8 +256,9 @@ def _caps(max_tasks: MaxTasks, ids: Sequence[str]) -> IntArray:
             if ident not in index:
                 raise InputError("max_tasks names an inspector not in the pool", id=ident)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"max_tasks must be a non-negative integer, got {value!r}",
-                                 id=ident)
+                raise InputError(
+                    f"max_tasks must be a non-negative integer, got {value!r}", id=ident
+                )
             caps[index[ident]] = value
         return caps
     if isinstance(max_tasks, bool) or not isinstance(max_tasks, int) or max_tasks < 0:
@@ -306,8 +304,9 @@ def _build_instance(
                 try:
                     found.append(items[code])
                 except KeyError:
-                    raise InputError(f"the task names an unknown item {code!r}",
-                                     id=task.entity_id) from None
+                    raise InputError(
+                        f"the task names an unknown item {code!r}", id=task.entity_id
+                    ) from None
             if not found:
                 raise InputError("the task has no items", id=task.entity_id)
             its = seen[task.items] = tuple(found)
@@ -327,8 +326,9 @@ def _build_instance(
                 tuple(
                     (
                         station_code[s],
-                        tuple(sorted({it.specialty for it in its
-                                      if it.station == s and it.specialty})),
+                        tuple(
+                            sorted({it.specialty for it in its if it.station == s and it.specialty})
+                        ),
                     )
                     for s in names
                 ),
@@ -504,9 +504,7 @@ class _FlowNet:
     demand: int
 
 
-def _flow_network(
-    inst: _Instance, *, pair_cap: IntArray | None = None, scale: int = 1
-) -> _FlowNet:
+def _flow_network(inst: _Instance, *, pair_cap: IntArray | None = None, scale: int = 1) -> _FlowNet:
     """``S → task → row → class → Z``; capacities times ``scale`` (fractional checks)."""
     n_t, n_r, n_c = inst.n_tasks, inst.n_rows, inst.n_classes
     source, sink = 0, 1 + n_t + n_r + n_c
@@ -579,9 +577,7 @@ def _source_side(net: _FlowNet, result: Any) -> BoolArray:
     back = f > 0
     rows = np.concatenate([net.tails[fwd], net.heads[back]])
     cols = np.concatenate([net.heads[fwd], net.tails[back]])
-    residual = sp.csr_array(
-        (np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n)
-    )
+    residual = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
     reach = breadth_first_order(residual, net.source, directed=True, return_predecessors=False)
     side = np.zeros(n, dtype=bool)
     side[reach] = True
@@ -608,8 +604,9 @@ def _explain(inst: _Instance, net: _FlowNet, flow_value: int, result: Any) -> Un
         t = int(inst.row_task[r])
         code = int(inst.row_code[r])
         specs = dict(inst.requirements[t]).get(code // 2, ())
-        kinds.setdefault((code, specs if code % 2 == 0 else (), int(inst.row_lower[r])),
-                         []).append(r)
+        kinds.setdefault((code, specs if code % 2 == 0 else (), int(inst.row_lower[r])), []).append(
+            r
+        )
     bottlenecks: list[dict[str, Any]] = []
     clauses: list[str] = []
     exclusion_map = {(x.entity_id, x.inspector_id): x.reasons for x in inst.exclusions}
@@ -625,15 +622,14 @@ def _explain(inst: _Instance, net: _FlowNet, flow_value: int, result: Any) -> Un
             and (code % 2 == 1 or want <= set(inst.inspectors[k].specialties))
         ]
         candidates = sorted(
-            {
-                int(k)
-                for t in tasks_k
-                for k in np.flatnonzero(inst.membership[t] == code).tolist()
-            }
+            {int(k) for t in tasks_k for k in np.flatnonzero(inst.membership[t] == code).tolist()}
         )
         recused = sorted(
-            (inst.inspector_ids[k], inst.entity_ids[t],
-             exclusion_map[(inst.entity_ids[t], inst.inspector_ids[k])])
+            (
+                inst.inspector_ids[k],
+                inst.entity_ids[t],
+                exclusion_map[(inst.entity_ids[t], inst.inspector_ids[k])],
+            )
             for t in tasks_k
             for k in qualified
             if (inst.entity_ids[t], inst.inspector_ids[k]) in exclusion_map
@@ -646,8 +642,11 @@ def _explain(inst: _Instance, net: _FlowNet, flow_value: int, result: Any) -> Un
         need = inst.requirement_text(rows[0])
         cand_text = [
             inst.inspector_ids[k]
-            + (f" (at most {int(inst.caps[k])} task{'s' if inst.caps[k] != 1 else ''})"
-               if inst.caps[k] >= 0 else "")
+            + (
+                f" (at most {int(inst.caps[k])} task{'s' if inst.caps[k] != 1 else ''})"
+                if inst.caps[k] >= 0
+                else ""
+            )
             for k in candidates
         ]
         places = len(rows) if lower else None
@@ -669,8 +668,9 @@ def _explain(inst: _Instance, net: _FlowNet, flow_value: int, result: Any) -> Un
                 "requirement": need,
                 "tasks": ents,
                 "candidates": [inst.inspector_ids[k] for k in candidates],
-                "recused": [{"inspector": i, "entity": e, "reasons": list(r)}
-                            for i, e, r in recused],
+                "recused": [
+                    {"inspector": i, "entity": e, "reasons": list(r)} for i, e, r in recused
+                ],
                 "ineligible": [{"inspector": i, "reason": r} for i, r in unfit],
             }
         )
@@ -679,7 +679,8 @@ def _explain(inst: _Instance, net: _FlowNet, flow_value: int, result: Any) -> Un
         names = [inst.stations[s] for s, _ in inst.requirements[t]]
         cands = sorted({int(k) for k in np.flatnonzero(inst.membership[t] >= 0).tolist()})
         out = sorted(
-            (x.inspector_id, x.reasons) for x in inst.exclusions
+            (x.inspector_id, x.reasons)
+            for x in inst.exclusions
             if x.entity_id == inst.entity_ids[t]
             and inst.inspectors[inst.inspector_ids.index(x.inspector_id)].station in names
         )
@@ -706,8 +707,7 @@ def _explain(inst: _Instance, net: _FlowNet, flow_value: int, result: Any) -> Un
         f"cannot staff {len(cut_tasks)} task(s) (short by {shortfall} inspector place(s)): "
         + "; ".join(clauses)
     )
-    return UnstaffableTasks(message, tasks=cut_tasks, shortfall=shortfall,
-                            bottlenecks=bottlenecks)
+    return UnstaffableTasks(message, tasks=cut_tasks, shortfall=shortfall, bottlenecks=bottlenecks)
 
 
 def _check_feasible(inst: _Instance) -> None:
@@ -736,9 +736,7 @@ def _first_units(bucket: IntArray, eligible: BoolArray, units: IntArray) -> Bool
     return eligible & (rank < units[bucket])
 
 
-def _split_exact(
-    bucket: IntArray, weight: IntArray, total: IntArray, denom: IntArray
-) -> IntArray:
+def _split_exact(bucket: IntArray, weight: IntArray, total: IntArray, denom: IntArray) -> IntArray:
     """Integer split of ``total[b]`` among entries in proportion ``weight / denom[b]``.
 
     Entry ``e`` of bucket ``b`` gets ``⌊weight[e]·total[b]/denom[b]⌋`` plus one
@@ -800,9 +798,7 @@ def _exact_odds(inst: _Instance, bits: int, q: Fraction | None) -> _Odds:
             for t in np.unique(inst.row_task[free_rows]).tolist()
             if pool[t] > 0 and places[t] * d > qd * pool[t]
         ]
-        tight += [
-            Fraction(1, int(m)) for m in members[raised].tolist() if d > qd * m
-        ]
+        tight += [Fraction(1, int(m)) for m in members[raised].tolist() if d > qd * m]
         if tight and q is not None:
             floor = _min_pair_cap_uncapped(inst)
             raise PairCapTooSmall(
@@ -817,9 +813,7 @@ def _exact_odds(inst: _Instance, bits: int, q: Fraction | None) -> _Odds:
     total_units = places * d
     row_units = np.where(raised, lower * d, 0)
     fr = np.flatnonzero(free)
-    row_units[fr] = _split_exact(
-        inst.row_task[fr], members[fr], total_units, np.maximum(pool, 1)
-    )
+    row_units[fr] = _split_exact(inst.row_task[fr], members[fr], total_units, np.maximum(pool, 1))
     # Class shares within each row, in proportion to multiplicity.
     pair = _split_exact(
         inst.pair_row, inst.class_mu[inst.pair_cls], row_units, np.maximum(members, 1)
@@ -872,10 +866,8 @@ def _weighted_fill(
                 if not new.any():
                     break
                 capped |= new
-                a_free = np.bincount(bucket, weights=np.where(capped, 0.0, a),
-                                     minlength=n_t + n_r)
-                h_cap = np.bincount(bucket, weights=np.where(capped, h, 0.0),
-                                    minlength=n_t + n_r)
+                a_free = np.bincount(bucket, weights=np.where(capped, 0.0, a), minlength=n_t + n_r)
+                h_cap = np.bincount(bucket, weights=np.where(capped, h, 0.0), minlength=n_t + n_r)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     lam = np.where(a_free > 0, (target - h_cap) / a_free, 0.0)
                 x = np.where(capped, h, a * lam[bucket])
@@ -920,8 +912,11 @@ def _snap(inst: _Instance, x: FloatArray, raised: BoolArray, bits: int, qd: int 
     rows_units = _fix_sums(rows_units, inst.row_task, inst.team_size * d, row_lo, row_hi)
     hi = mu * (d if qd is None else qd)
     pair = _fix_sums(
-        np.floor(x * d).astype(np.int64), inst.pair_row, rows_units,
-        np.zeros(inst.n_pairs, dtype=np.int64), hi,
+        np.floor(x * d).astype(np.int64),
+        inst.pair_row,
+        rows_units,
+        np.zeros(inst.n_pairs, dtype=np.int64),
+        hi,
     )
     extra = rows_units - lower * d
     load = np.bincount(inst.pair_cls, weights=pair, minlength=inst.n_classes).astype(np.int64)
@@ -943,8 +938,14 @@ def _repair(inst: _Instance, odds: _Odds, qd: int | None) -> _Odds:
         load = np.bincount(inst.pair_cls, weights=pair, minlength=n_c).astype(np.int64)
         excess = np.where(cap_units >= 0, np.maximum(load - cap_units, 0), 0)
         if not excess.any():
-            return _Odds(odds.bits, pair, rows_units - inst.row_lower * d, load,
-                         odds.pair_cap, odds.method + " + repair")
+            return _Odds(
+                odds.bits,
+                pair,
+                rows_units - inst.row_lower * d,
+                load,
+                odds.pair_cap,
+                odds.method + " + repair",
+            )
         budget = np.minimum(excess, _CLIP // max(n_c, 1))
         budget = np.maximum(budget, np.minimum(excess, 1))
         slack = np.where(cap_units >= 0, np.maximum(cap_units - load, 0), _CLIP)
@@ -953,35 +954,54 @@ def _repair(inst: _Instance, odds: _Odds, qd: int | None) -> _Odds:
         cls_node = 1 + np.arange(n_c, dtype=np.int64)
         row_node = 1 + n_c + np.arange(n_r, dtype=np.int64)
         task_node = 1 + n_c + n_r + np.arange(n_t, dtype=np.int64)
-        tails = np.concatenate([
-            np.zeros(n_c, dtype=np.int64), cls_node[inst.pair_cls], row_node[inst.pair_row],
-            row_node, task_node[inst.row_task], cls_node,
-        ])
-        heads = np.concatenate([
-            cls_node, row_node[inst.pair_row], cls_node[inst.pair_cls],
-            task_node[inst.row_task], row_node, np.full(n_c, tt, dtype=np.int64),
-        ])
-        caps = np.concatenate([
-            budget, pair, pair_hi - pair, rows_units - inst.row_lower * d,
-            row_hi - rows_units, slack,
-        ])
+        tails = np.concatenate(
+            [
+                np.zeros(n_c, dtype=np.int64),
+                cls_node[inst.pair_cls],
+                row_node[inst.pair_row],
+                row_node,
+                task_node[inst.row_task],
+                cls_node,
+            ]
+        )
+        heads = np.concatenate(
+            [
+                cls_node,
+                row_node[inst.pair_row],
+                cls_node[inst.pair_cls],
+                task_node[inst.row_task],
+                row_node,
+                np.full(n_c, tt, dtype=np.int64),
+            ]
+        )
+        caps = np.concatenate(
+            [
+                budget,
+                pair,
+                pair_hi - pair,
+                rows_units - inst.row_lower * d,
+                row_hi - rows_units,
+                slack,
+            ]
+        )
         caps = np.minimum(caps, _CLIP).astype(np.int64)
         keep = caps > 0
         n = tt + 1
-        graph = sp.csr_array((caps[keep].astype(np.int32), (tails[keep], heads[keep])),
-                             shape=(n, n))
+        graph = sp.csr_array(
+            (caps[keep].astype(np.int32), (tails[keep], heads[keep])), shape=(n, n)
+        )
         graph.sum_duplicates()
         result = maximum_flow(graph, ss, tt)
         if int(result.flow_value) == 0:
             break
         # Antiparallel edges carry one net flow: read it in the "increase" direction.
         flow = sp.csr_array(result.flow)
-        pair = pair + np.asarray(
-            flow[row_node[inst.pair_row], cls_node[inst.pair_cls]]
-        ).reshape(-1).astype(np.int64)
-        rows_units = rows_units + np.asarray(
-            flow[task_node[inst.row_task], row_node]
-        ).reshape(-1).astype(np.int64)
+        pair = pair + np.asarray(flow[row_node[inst.pair_row], cls_node[inst.pair_cls]]).reshape(
+            -1
+        ).astype(np.int64)
+        rows_units = rows_units + np.asarray(flow[task_node[inst.row_task], row_node]).reshape(
+            -1
+        ).astype(np.int64)
     raise InfeasibleAssignment(
         "no assignment meets the workload caps with this max_pair_probability"
     )
@@ -1011,9 +1031,7 @@ def _capped_odds(inst: _Instance, bits: int, q: Fraction | None, iterations: int
     return attrs.evolve(odds, pair_cap=q)
 
 
-def _stated_odds(
-    inst: _Instance, bits: int, q: Fraction | None, iterations: int = 40
-) -> _Odds:
+def _stated_odds(inst: _Instance, bits: int, q: Fraction | None, iterations: int = 40) -> _Odds:
     odds = _exact_odds(inst, bits, q)
     if (inst.class_cap >= 0).any():
         d = 1 << bits
@@ -1341,9 +1359,7 @@ def _class_places(counts: Sequence[int], mu: int, choose: Callable[[int], int]) 
     return out
 
 
-def _members_on_tasks(
-    inst: _Instance, counts: IntArray, seed: Seed
-) -> tuple[IntArray, IntArray]:
+def _members_on_tasks(inst: _Instance, counts: IntArray, seed: Seed) -> tuple[IntArray, IntArray]:
     """(task, inspector) pairs: each class's places go to its members (:func:`_class_places`)."""
     sel = np.flatnonzero(counts > 0)
     tasks_out: list[IntArray] = []
@@ -1359,8 +1375,9 @@ def _members_on_tasks(
         edges = multi[inst.pair_cls[multi] == c]  # in task order
         k = counts[edges]
         stream = seed.stream("teams", "members", inst.inspector_ids[int(members[0])])
-        places = np.asarray(_class_places(k.tolist(), int(members.size), stream.below),
-                            dtype=np.int64)
+        places = np.asarray(
+            _class_places(k.tolist(), int(members.size), stream.below), dtype=np.int64
+        )
         tasks_out.append(np.repeat(inst.row_task[inst.pair_row[edges]], k))
         insp_out.append(members[places])
     return np.concatenate(tasks_out), np.concatenate(insp_out)
@@ -1642,14 +1659,22 @@ def _plan(
     max_pair_probability: object = None,
     grid_bits: int = DEFAULT_GRID_BITS,
 ) -> _Plan:
-    if isinstance(grid_bits, bool) or not isinstance(grid_bits, int) or not (
-        1 <= grid_bits <= MAX_GRID_BITS
+    if (
+        isinstance(grid_bits, bool)
+        or not isinstance(grid_bits, int)
+        or not (1 <= grid_bits <= MAX_GRID_BITS)
     ):
         raise InputError(f"grid_bits must be an integer in 1..{MAX_GRID_BITS}, got {grid_bits!r}")
     q = _parse_q(max_pair_probability)
     inst = _build_instance(
-        tasks, items, inspectors, on=on, conflicts=conflicts, history=history,
-        extra_conflicts=extra_conflicts, max_tasks=max_tasks,
+        tasks,
+        items,
+        inspectors,
+        on=on,
+        conflicts=conflicts,
+        history=history,
+        extra_conflicts=extra_conflicts,
+        max_tasks=max_tasks,
     )
     _check_feasible(inst)
     try:
@@ -1752,9 +1777,16 @@ def assign_teams(
     """
     seed_obj = as_seed(seed)
     plan = _plan(
-        tasks, items, inspectors, on=on, conflicts=conflicts, history=history,
-        extra_conflicts=extra_conflicts, max_tasks=max_tasks,
-        max_pair_probability=max_pair_probability, grid_bits=grid_bits,
+        tasks,
+        items,
+        inspectors,
+        on=on,
+        conflicts=conflicts,
+        history=history,
+        extra_conflicts=extra_conflicts,
+        max_tasks=max_tasks,
+        max_pair_probability=max_pair_probability,
+        grid_bits=grid_bits,
     )
     counts = _round(plan.net, plan.numerators(), grid_bits, seed_obj)[: plan.inst.n_pairs]
     teams = _teams_from_counts(plan, counts, seed_obj)
@@ -1902,9 +1934,7 @@ def substitute(
     tier = "within caps" if within else "over caps"
     candidates = sorted(within or valid)
     k = sum(
-        1
-        for s in assignment.substitutions
-        if s.get("entity") == entity and s.get("recused") == old
+        1 for s in assignment.substitutions if s.get("entity") == entity and s.get("recused") == old
     )
     label = ("substitute", entity, old, str(k))
     if not candidates:
@@ -1938,12 +1968,21 @@ def substitute(
     teams[entity] = new_team
     kept = [x for x in assignment.exclusions if (x.entity_id, x.inspector_id) != (entity, old)]
     merged = sorted(
-        {*(r for x in assignment.exclusions if (x.entity_id, x.inspector_id) == (entity, old)
-           for r in x.reasons), reason_text}
+        {
+            *(
+                r
+                for x in assignment.exclusions
+                if (x.entity_id, x.inspector_id) == (entity, old)
+                for r in x.reasons
+            ),
+            reason_text,
+        }
     )
     exclusions = tuple(
-        sorted([*kept, Exclusion(entity, old, tuple(merged))],
-               key=lambda x: (x.entity_id, x.inspector_id))
+        sorted(
+            [*kept, Exclusion(entity, old, tuple(merged))],
+            key=lambda x: (x.entity_id, x.inspector_id),
+        )
     )
     new = attrs.evolve(
         assignment,
