@@ -208,6 +208,8 @@ def test_whole_ceremony_from_the_command_line(tmp_path: Path) -> None:
         sample_path("entities-gbk.csv"),
         "--inspectors",
         sample_path("inspectors.xlsx"),
+        "--conflicts",
+        sample_path("conflicts-zh.csv"),
     ]
     commit = run(
         "commit",
@@ -238,7 +240,7 @@ def test_whole_ceremony_from_the_command_line(tmp_path: Path) -> None:
     assert seed.returncode == 0, seed.stderr
     out = tmp_path / "record.json"
     drawn = run(
-        "draw-committed",
+        "draw",
         "--commitment",
         commitment.group(),
         *regs,
@@ -266,3 +268,15 @@ def test_whole_ceremony_from_the_command_line(tmp_path: Path) -> None:
     ok = run("verify", str(out), *regs)
     assert ok.returncode == 0, ok.stderr
     assert record["seed"]["contributions"] == {"王芳": "3821", "李明": "0042"}
+    assert record["conflicts"]["size"] == 15  # committed by digest, reasons kept private
+    # A conflict table other than the committed one is refused before anything is drawn.
+    other = tmp_path / "conflicts.csv"
+    other.write_text(
+        "inspector_id,entity_id,reason\nGC-INS-002,GCSW-QS-2012-0006,亲属\n", encoding="utf-8"
+    )
+    wrong = [*regs[:-1], str(other)]
+    refused = run(
+        "draw", "--commitment", commitment.group(), *wrong, "--reason", "再抽", "--ledger", ledger
+    )
+    assert refused.returncode == 2
+    assert "conflict table" in refused.stderr

@@ -53,7 +53,7 @@ from .draw import DrawResult, draw, replay, verify
 from .errors import InputError, LedgerError, RandcheckError, VerificationError
 from .ledger import Entry, Ledger
 from .model import Conflict, Entity, Inspector, Item
-from .pools import EntityPool, InspectorPool
+from .pools import EntityPool, InspectorPool, conflicts_record
 from .stream import SPEC, Seed
 
 __all__ = [
@@ -818,6 +818,11 @@ def _differences(
                 f"{label} pool: committed {want.get('digest')} ({want.get('size')}), "
                 f"drawn from {got.get('digest')} ({got.get('size')})"
             )
+    if record.get("conflicts") != commitment.get("conflicts"):
+        out.append(
+            f"conflict table: committed {commitment.get('conflicts')}, "
+            f"drawn with {record.get('conflicts')}"
+        )
     given = {r.get("code"): canonical_json(r) for r in record.get("items", ())}
     for item in commitment.get("items", ()):
         code = item.get("code")
@@ -872,6 +877,7 @@ def commit(
     observers: Iterable[str] = (),
     note: str | None = None,
     beacon: str | None = None,
+    conflicts: Iterable[Conflict] = (),
 ) -> Entry:
     """Commit to the pools and items of a round, before its seed exists.
 
@@ -882,6 +888,8 @@ def commit(
     seed ceremony. ``beacon`` names the public beacon value the seed will
     include (say ``"drand quicknet round 1234567"``). It must be fixed now,
     while that value is unknown. Without it, the seed has no beacon.
+    ``conflicts``, the recusal table for the team draw, is committed by its
+    digest (:func:`randcheck.pools.conflicts_record`), so its reasons stay private.
     """
     pool = EntityPool.coerce(entities)
     inspector_pool = InspectorPool.coerce(inspectors)
@@ -897,6 +905,7 @@ def commit(
         "operator": _clean_text(operator, "the operator"),
         "observers": names,
         "pools": _pools_record(pool, inspector_pool),
+        "conflicts": conflicts_record(conflicts),
         "items": _items_record(items),
         "beacon": _clean_text(beacon, "the beacon", required=False),
         "note": _clean_text(note, "the note", required=False),
@@ -982,6 +991,7 @@ def draw_committed(
     items: Iterable[Item],
     entities: EntityPool | Iterable[Entity | Mapping[str, Any]],
     inspectors: InspectorPool | Iterable[Inspector | Mapping[str, Any]] | None = None,
+    conflicts: Iterable[Conflict] = (),
     reason: str | None = None,
     created_at: str | None = None,
 ) -> tuple[DrawResult, Entry]:
@@ -1008,9 +1018,11 @@ def draw_committed(
     pool = EntityPool.coerce(entities)
     inspector_pool = InspectorPool.coerce(inspectors)
     checked = list(items)
+    conflicts = tuple(conflicts)
     probe = {
         "spec": SPEC,
         "pools": _pools_record(pool, inspector_pool),
+        "conflicts": conflicts_record(conflicts) if inspector_pool is not None else None,
         "items": _items_record(checked),
         "on": commitment.body["on"],
         "seed": rnd.seed.body["seed"],
@@ -1028,6 +1040,7 @@ def draw_committed(
         inspector_pool,
         seed=Seed.from_material(rnd.seed.body["seed"]),
         on=commitment.body["on"],
+        conflicts=conflicts,
         created_at=created_at,
     )
     entry = record_draw(ledger, commitment.entry_hash, result, reason=reason, replay=False)

@@ -125,6 +125,12 @@ def _load_inputs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_draw(args: argparse.Namespace, out: TextIO) -> int:
+    if getattr(args, "commitment", None):
+        from .commands_ledger import draw_committed_command
+
+        return draw_committed_command(args, out)
+    if args.seed is None:
+        raise RandcheckError("give --seed, or --commitment to draw a committed round")
     inputs = _load_inputs(args)
     result = draw(
         inputs["items"],
@@ -240,7 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
     drw.add_argument("--entities", required=True, help="entity register")
     drw.add_argument("--inspectors", help="inspector register: draw a team for every task")
     drw.add_argument("--conflicts", help="conflicts of interest (回避): inspector, entity, reason")
-    drw.add_argument("--seed", required=True, help="public seed (text or digits)")
+    drw.add_argument("--seed", help="public seed (text or digits)")
+    drw.add_argument(
+        "--commitment",
+        metavar="HASH",
+        help="draw a committed round with the seed from the ledger (see 'randcheck commit')",
+    )
+    drw.add_argument("--reason", help="with --commitment: why a second draw (a redraw)")
+    drw.add_argument(
+        "--ledger", metavar="PATH", help="with --commitment: the ledger (default ./randcheck.db)"
+    )
     drw.add_argument(
         "--on", type=_date, default=dt.date.today(), help="date of the draw (default today)"
     )

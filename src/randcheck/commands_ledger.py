@@ -80,12 +80,14 @@ def _contribution(text: str) -> tuple[str, str]:
 
 
 def _load(args: argparse.Namespace, *, items: bool = True) -> dict[str, Any]:
-    from .loaders import load_entities, load_inspectors, load_items
+    from .loaders import load_conflicts, load_entities, load_inspectors, load_items
 
+    conflicts = getattr(args, "conflicts", None)
     return {
         "items": load_items(args.items) if items else None,
         "entities": load_entities(args.entities),
         "inspectors": load_inspectors(args.inspectors) if args.inspectors else None,
+        "conflicts": load_conflicts(conflicts) if conflicts else (),
     }
 
 
@@ -118,6 +120,7 @@ def _cmd_commit(args: argparse.Namespace, out: TextIO) -> int:
             observers=args.observer,
             note=args.note,
             beacon=args.beacon_source,
+            conflicts=inputs["conflicts"],
         )
     pools = entry.body["pools"]
     out.write(f"commitment {entry.entry_hash}\n")
@@ -155,6 +158,11 @@ def _cmd_seed(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def draw_committed_command(args: argparse.Namespace, out: TextIO) -> int:
+    """``randcheck draw --commitment HASH …`` (the same as ``draw-committed``)."""
+    return _cmd_draw_committed(args, out)
+
+
 def _cmd_draw_committed(args: argparse.Namespace, out: TextIO) -> int:
     from .cli import summary
 
@@ -166,6 +174,7 @@ def _cmd_draw_committed(args: argparse.Namespace, out: TextIO) -> int:
             items=inputs["items"],
             entities=inputs["entities"],
             inspectors=inputs["inspectors"],
+            conflicts=inputs["conflicts"],
             reason=args.reason,
         )
     text = json.dumps(result.record, ensure_ascii=False, indent=2) + "\n"
@@ -373,6 +382,9 @@ def _registers(parser: argparse.ArgumentParser, *, items: bool = True) -> None:
         parser.add_argument("--items", required=True, help="item list (CSV, JSON, .xlsx)")
     parser.add_argument("--entities", required=True, help="entity register")
     parser.add_argument("--inspectors", help="inspector register")
+    parser.add_argument(
+        "--conflicts", help="conflicts of interest (回避), committed by digest with the pools"
+    )
 
 
 def add_commands(add: AddCommand) -> None:

@@ -28,7 +28,7 @@ from .errors import InputError, VerificationError
 from .model import Conflict, Entity, Inspector, Item, Task
 from .plugins import Plugins, get_plugins
 from .policies import Design, RiskWeighted
-from .pools import EntityPool, InspectorPool
+from .pools import EntityPool, InspectorPool, conflicts_record
 from .sampling import systematic
 from .stream import SPEC, Seed, as_seed
 from .teams import TeamAssignment, assign_teams, substitute
@@ -195,6 +195,9 @@ class DrawResult:
                 if self.inspectors is None
                 else {"digest": self.inspectors.digest, "size": len(self.inspectors)},
             },
+            "conflicts": None
+            if self.teams is None
+            else conflicts_record(self.team_inputs.conflicts),
             "items": [item.to_record() for item in self.items],
             "draws": [d.to_record() for d in self.item_draws],
             "tasks": [t.to_record() for t in self.tasks],
@@ -518,6 +521,13 @@ def verify(
             elif given.pop(item.code) != canonical_json(item.to_record()):
                 differences.append(f"item {item.code}: parameters differ from the given items")
         differences.extend(f"item {code}: given, not in the record" for code in given)
+    if conflicts is not None:
+        conflicts = tuple(conflicts)
+        if record.get("conflicts") != conflicts_record(conflicts):
+            differences.append(
+                f"conflict table: record {record.get('conflicts')}, "
+                f"given {conflicts_record(conflicts)}"
+            )
     seed = as_seed(record["seed"])
     if record.get("seed_key") != seed.key.hex():
         differences.append("seed key does not match the seed material")

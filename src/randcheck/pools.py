@@ -24,9 +24,9 @@ import numpy.typing as npt
 
 from .canonical import canonical_id, canonical_json
 from .errors import DuplicateIdError, InputError
-from .model import CREDIT_CLASSES, AttributeValue, Entity, Inspector, Item
+from .model import CREDIT_CLASSES, AttributeValue, Conflict, Entity, Inspector, Item
 
-__all__ = ["EntityPool", "InspectorPool", "parse_bool"]
+__all__ = ["EntityPool", "InspectorPool", "conflicts_record", "parse_bool"]
 
 _POOL_TAG = b"randcheck-pool/1\x00"
 _ENTITY_FIELDS = (
@@ -722,3 +722,22 @@ class InspectorPool:
 
     def __repr__(self) -> str:
         return f"<InspectorPool {len(self):,} inspectors, digest {self.digest[:8]}…>"
+
+
+def conflicts_record(conflicts: Iterable[Conflict]) -> dict[str, Any] | None:
+    """``{"digest", "size"}`` of a conflict table, or ``None`` for an empty one.
+
+    The digest is SHA-256 of ``b"randcheck-pool/1\x00conflicts\x00"`` and, for each
+    row sorted by (entity, inspector, reason), ``canonical_json({"entity",
+    "inspector", "reason"})`` and a newline: the table is committed to without
+    publishing its reasons.
+    """
+    rows = sorted({(c.entity_id, c.inspector_id, c.reason) for c in conflicts})
+    if not rows:
+        return None
+    h = hashlib.sha256(_POOL_TAG + b"conflicts\x00")
+    for entity, inspector, reason in rows:
+        h.update(
+            canonical_json({"entity": entity, "inspector": inspector, "reason": reason}) + b"\n"
+        )
+    return {"digest": h.hexdigest(), "size": len(rows)}
