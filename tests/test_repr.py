@@ -217,3 +217,19 @@ def test_to_pandas_without_pandas(
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match=r"pip install 'randcheck\[pandas\]'"):
         _repr.pool_to_pandas(evil_pool)
+
+
+def test_ledger_to_records_and_pandas(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    from randcheck.ledger import Ledger
+
+    with Ledger.open(tmp_path / "l.db") as ledger:
+        ledger.append("commitment", {"on": "2026-11-26", "operator": "李明"})
+        ledger.append("seed", {"contributions": {"王芳": "3821"}})
+        records = ledger.to_records()
+        frame = ledger.to_pandas()
+    assert [r["kind"] for r in records] == ["commitment", "seed"]
+    assert records[1]["prev_hash"] == records[0]["entry_hash"]
+    assert '"王芳":"3821"' in records[1]["body"]
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["seq"].tolist() == [1, 2]

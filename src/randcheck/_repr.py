@@ -518,3 +518,25 @@ def ledger_html(ledger: Ledger, *, rows: int = ROWS) -> str:
         meta,
         (table if entries else "") + _more(len(entries), size, "entries"),
     )
+
+
+def ledger_to_records(ledger: Ledger) -> list[dict[str, Any]]:
+    """One row per entry: seq, kind, hashes, and the body as canonical JSON text."""
+    return [
+        {
+            "seq": e.seq,
+            "kind": e.kind,
+            "entry_hash": e.entry_hash,
+            "prev_hash": e.prev_hash,
+            "body": canonical_json(e.body).decode("utf-8"),
+        }
+        for e in ledger.entries()
+    ]
+
+
+def ledger_to_pandas(ledger: Ledger) -> Any:
+    """:func:`ledger_to_records` as a :class:`pandas.DataFrame` (needs ``randcheck[pandas]``)."""
+    pd = _pandas()
+    return pd.DataFrame.from_records(
+        ledger_to_records(ledger), columns=["seq", "kind", "entry_hash", "prev_hash", "body"]
+    )

@@ -550,6 +550,18 @@ class Ledger:
 
         return ledger_html(self)
 
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per entry (seq, kind, hashes, body as canonical JSON text)."""
+        from ._repr import ledger_to_records
+
+        return ledger_to_records(self)
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs ``randcheck[pandas]``)."""
+        from ._repr import ledger_to_pandas
+
+        return ledger_to_pandas(self)
+
     def close(self) -> None:
         """Close the database connection. Closing twice is harmless."""
         if self._conn is not None:
