@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .canonical import canonical_json
+from .pools import ENTITY_FIELDS
 
 if TYPE_CHECKING:
     from .draw import DrawResult
@@ -214,17 +215,7 @@ def _pandas() -> Any:
         ) from exc
 
 
-_POOL_COLUMNS = (
-    "id",
-    "name",
-    "category",
-    "station",
-    "region",
-    "credit_class",
-    "blacklisted",
-    "verified_complaints",
-    "serious_violation",
-)
+_POOL_COLUMNS = ENTITY_FIELDS
 
 
 def pool_to_pandas(pool: EntityPool) -> Any:

@@ -49,7 +49,7 @@ from typing import Any, Final, Literal, cast
 import attrs
 
 from .canonical import canonical_id, canonical_json, jcs_loads, nfc
-from .draw import DrawResult, draw, replay, verify
+from .draw import DrawResult, check_items, draw, replay, verify
 from .errors import InputError, LedgerError, RandcheckError, VerificationError
 from .ledger import Entry, Ledger
 from .model import Conflict, Entity, Inspector, Item
@@ -274,17 +274,10 @@ def _pools_record(entities: EntityPool, inspectors: InspectorPool | None) -> dic
 
 
 def _items_record(items: Iterable[Item]) -> list[dict[str, Any]]:
-    checked = list(items)
+    checked = check_items(items)
     if not checked:
         raise InputError("a commitment needs at least one item")
-    seen: set[str] = set()
-    for item in checked:
-        if not isinstance(item, Item):
-            raise InputError(f"expected an Item, got {type(item).__name__}")
-        if item.code in seen:
-            raise InputError("the item list names this item twice", id=item.code)
-        seen.add(item.code)
-    return [item.to_record() for item in sorted(checked, key=lambda i: i.code)]
+    return [item.to_record() for item in checked]
 
 
 def normalize_result(text: str) -> str:

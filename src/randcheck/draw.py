@@ -235,7 +235,8 @@ class DrawResult:
         )
 
 
-def _check_items(items: Iterable[Item]) -> tuple[Item, ...]:
+def check_items(items: Iterable[Item]) -> tuple[Item, ...]:
+    """The items sorted by code; raises :class:`InputError` on a non-item or a repeated code."""
     checked = tuple(items)
     seen: set[str] = set()
     for item in checked:
@@ -386,7 +387,7 @@ def draw(
     day = dt.date.fromisoformat(on) if isinstance(on, str) else (on or dt.date.today())
     pool = EntityPool.coerce(entities)
     inspector_pool = InspectorPool.coerce(inspectors)
-    checked = _check_items(items)
+    checked = check_items(items)
     plugins = plugins or get_plugins()
     item_draws = tuple(_draw_item(item, pool, seed_obj, plugins) for item in checked)
     stamp = created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -26,10 +26,11 @@ from .canonical import canonical_id, canonical_json
 from .errors import DuplicateIdError, InputError
 from .model import CREDIT_CLASSES, AttributeValue, Conflict, Entity, Inspector, Item
 
-__all__ = ["EntityPool", "InspectorPool", "conflicts_record", "parse_bool"]
+__all__ = ["ENTITY_FIELDS", "EntityPool", "InspectorPool", "conflicts_record", "parse_bool"]
 
 _POOL_TAG = b"randcheck-pool/1\x00"
-_ENTITY_FIELDS = (
+#: The fields of an entity record, in model order (the columns of an entity register).
+ENTITY_FIELDS: tuple[str, ...] = (
     "id",
     "name",
     "category",
@@ -186,7 +187,7 @@ class EntityPool:
         DuplicateIdError
             naming every id that occurs more than once.
         """
-        cols: dict[str, list[Any]] = {f: [] for f in _ENTITY_FIELDS}
+        cols: dict[str, list[Any]] = {f: [] for f in ENTITY_FIELDS}
         extra: dict[str, list[AttributeValue]] = {}
         count = 0
         for count, record in enumerate(records, start=1):
@@ -196,7 +197,7 @@ class EntityPool:
                 ident = _check_id(ident)
             except (TypeError, ValueError) as exc:
                 raise InputError(str(exc), source=source, row=row, column="id") from None
-            for field in _ENTITY_FIELDS[1:]:
+            for field in ENTITY_FIELDS[1:]:
                 value = record.get(field)
                 try:
                     if field in ("blacklisted", "serious_violation"):
@@ -214,7 +215,7 @@ class EntityPool:
                 cols[field].append(value)
             cols["id"].append(ident)
             for key, value in record.items():
-                if key in _ENTITY_FIELDS:
+                if key in ENTITY_FIELDS:
                     continue
                 if key == "attributes" and isinstance(value, Mapping):
                     pairs: Iterable[tuple[str, Any]] = value.items()

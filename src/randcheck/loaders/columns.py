@@ -25,6 +25,8 @@ from typing import Literal, get_args
 
 import attrs
 
+from ..pools import ENTITY_FIELDS
+
 __all__ = [
     "BUILTIN_ALIASES",
     "FIELDS",
@@ -53,17 +55,7 @@ KINDS: tuple[RegisterKind, ...] = get_args(RegisterKind)
 
 #: The fields of each register, in model order.
 FIELDS: Mapping[RegisterKind, tuple[str, ...]] = {
-    "entities": (
-        "id",
-        "name",
-        "category",
-        "station",
-        "region",
-        "credit_class",
-        "blacklisted",
-        "verified_complaints",
-        "serious_violation",
-    ),
+    "entities": ENTITY_FIELDS,
     "inspectors": (
         "id",
         "name",
