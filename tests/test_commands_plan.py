@@ -175,3 +175,33 @@ def test_errors_are_one_line_and_status_2(plan_file: Path, tmp_path: Path) -> No
         build_parser().parse_args(["plan"])
     with pytest.raises(SystemExit):
         build_parser().parse_args(["plan", "report", "--plan", "x.json"])
+
+
+def test_the_sample_county_plan_reports_and_draws(tmp_path: Path) -> None:
+    """The embedded sample county's year plan (data/plan.csv), end to end."""
+    import subprocess
+    import sys
+
+    from randcheck.cli import sample_path
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "randcheck", *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            check=False,
+        )
+
+    plan, entities = sample_path("plan.csv"), sample_path("entities.csv")
+    report = run("plan", "report", "--plan", plan, "--entities", entities)
+    assert report.returncode == 0, report.stderr
+    assert "刚察县2026年度双随机抽查计划" in report.stdout
+    out = tmp_path / "year.json"
+    drawn = run(
+        "plan", "draw", "--plan", plan, "--entities", entities, "--seed", "2026", "--out", str(out)
+    )
+    assert drawn.returncode == 0, drawn.stderr
+    ok = run("plan", "verify", str(out), "--entities", entities)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("OK: ")
