@@ -890,6 +890,17 @@ are inactive.
 | `inspector_id` | an inspector id from inspectors.csv |
 | `entity_id` | an entity id from entities.csv |
 | `reason` | why the inspector may not inspect the entity |
+
+## The same registers as stations keep them
+
+`entities-gbk.csv` (GBK, Chinese headers, 是/否), `inspectors.xlsx` (Excel, 在岗/离岗),
+`items-zh.csv` and `conflicts-zh.csv` (UTF-8 with BOM, Chinese headers) hold the same
+registers; `randcheck demo` draws from these.
+
+## plan.csv — the year plan (not generated)
+
+Four rounds in 2026 over items.csv, with credit-class ratios A 3 %, B 5 %, C 20 %, D 100 %
+and general items capped at 5 %: `randcheck plan report --plan plan.csv --entities entities.csv`.
 """
 
 
