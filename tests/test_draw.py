@@ -385,3 +385,20 @@ def test_no_inspectors_no_teams() -> None:
     assert result.record["teams"] is None
     with pytest.raises(ValueError, match="no teams"):
         result.team_probabilities()
+
+
+def test_import_is_light() -> None:
+    """Importing randcheck loads no plugins and none of the heavy optional packages."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, randcheck; "
+        "heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('scipy', 'pandas', 'matplotlib', 'openpyxl', 'hypothesis', 'pytest')]; "
+        "print(heavy); print(randcheck.plugins._plugins)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["[]", "None"]

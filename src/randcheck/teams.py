@@ -43,8 +43,6 @@ from typing import Any, NamedTuple
 import attrs
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, connected_components, maximum_flow
 
 from .canonical import MAX_SAFE_INTEGER, canonical_id, nfc
 from .errors import InfeasibleAssignment, InputError
@@ -152,6 +150,20 @@ class Exclusion(NamedTuple):
             "inspector": self.inspector_id,
             "reasons": list(self.reasons),
         }
+
+
+def _sparse() -> Any:
+    """scipy.sparse, imported on first use so that ``import randcheck`` stays light."""
+    import scipy.sparse
+
+    return scipy.sparse
+
+
+def _csgraph() -> Any:
+    """scipy.sparse.csgraph, imported on first use."""
+    import scipy.sparse.csgraph
+
+    return scipy.sparse.csgraph
 
 
 def _json_int(value: int) -> int | str:
@@ -495,7 +507,7 @@ def _build_instance(
 
 @attrs.frozen(eq=False)
 class _FlowNet:
-    graph: sp.csr_array
+    graph: Any  # scipy.sparse.csr_array
     tails: IntArray
     heads: IntArray
     caps: IntArray
@@ -551,7 +563,7 @@ def _flow_network(inst: _Instance, *, pair_cap: IntArray | None = None, scale: i
     # arrays can be written down directly.
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(tails[keep], minlength=n), out=indptr[1:])
-    graph = sp.csr_array(
+    graph = _sparse().csr_array(
         (caps[keep].astype(np.int32), heads[keep].astype(np.int32), indptr.astype(np.int32)),
         shape=(n, n),
     )
@@ -564,21 +576,23 @@ def _flow_network(inst: _Instance, *, pair_cap: IntArray | None = None, scale: i
 def _max_flow(net: _FlowNet) -> tuple[int, Any]:
     if net.demand == 0:
         return 0, None
-    result = maximum_flow(net.graph, net.source, net.sink)
+    result = _csgraph().maximum_flow(net.graph, net.source, net.sink)
     return int(result.flow_value), result
 
 
 def _source_side(net: _FlowNet, result: Any) -> BoolArray:
     """Nodes reachable from the source in the residual graph of a maximum flow."""
     n = net.sink + 1
-    flow = sp.csr_array(result.flow)
+    flow = _sparse().csr_array(result.flow)
     f = np.asarray(flow[net.tails, net.heads]).reshape(-1).astype(np.int64)
     fwd = f < net.caps
     back = f > 0
     rows = np.concatenate([net.tails[fwd], net.heads[back]])
     cols = np.concatenate([net.heads[fwd], net.tails[back]])
-    residual = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
-    reach = breadth_first_order(residual, net.source, directed=True, return_predecessors=False)
+    residual = _sparse().csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
+    reach = _csgraph().breadth_first_order(
+        residual, net.source, directed=True, return_predecessors=False
+    )
     side = np.zeros(n, dtype=bool)
     side[reach] = True
     return side
@@ -987,15 +1001,15 @@ def _repair(inst: _Instance, odds: _Odds, qd: int | None) -> _Odds:
         caps = np.minimum(caps, _CLIP).astype(np.int64)
         keep = caps > 0
         n = tt + 1
-        graph = sp.csr_array(
+        graph = _sparse().csr_array(
             (caps[keep].astype(np.int32), (tails[keep], heads[keep])), shape=(n, n)
         )
         graph.sum_duplicates()
-        result = maximum_flow(graph, ss, tt)
+        result = _csgraph().maximum_flow(graph, ss, tt)
         if int(result.flow_value) == 0:
             break
         # Antiparallel edges carry one net flow: read it in the "increase" direction.
-        flow = sp.csr_array(result.flow)
+        flow = _sparse().csr_array(result.flow)
         pair = pair + np.asarray(flow[row_node[inst.pair_row], cls_node[inst.pair_cls]]).reshape(
             -1
         ).astype(np.int64)
@@ -1270,10 +1284,10 @@ def _level_plan(
         # State 2v: v traversed from its first end to its second; 2v+1: back.
         src = np.concatenate([2 * av + (a_side == 0), 2 * bv + (b_side == 0)])
         dst = np.concatenate([2 * bv + (b_side == 1), 2 * av + (a_side == 1)])
-        graph = sp.csr_array(
+        graph = _sparse().csr_array(
             (np.ones(src.size, dtype=np.int8), (src, dst)), shape=(2 * n_l, 2 * n_l)
         )
-        _, lab = connected_components(graph, directed=False)
+        _, lab = _csgraph().connected_components(graph, directed=False)
         lab = lab.astype(np.int64)
         lf, lb = lab[0::2], lab[1::2]
         cyc = np.minimum(lf, lb)
