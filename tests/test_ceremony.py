@@ -818,3 +818,22 @@ def test_substitutes_are_drawn_from_the_stream_and_replay(ledger: Ledger, county
     rnd = cer.load_round(ledger, entry.entry_hash)
     assert rnd.team(entry.entry_hash, task.entity_id) == twice.task(task.entity_id).team
     assert cer.audit_ledger(ledger) == []
+
+
+def test_a_rule_checked_on_a_stale_read_cannot_land(ledger: Ledger, county: County) -> None:
+    """Two operators reveal a seed at once: the second is refused, not appended."""
+    from randcheck.ledger import LedgerConflictError
+
+    commitment = commit(ledger, county)
+    stale = cer._State.load(ledger)  # operator B reads the ledger ...
+    cer.reveal_seed(ledger, commitment.entry_hash, CONTRIBUTIONS)  # ... A reveals first
+    body = {
+        "ceremony": cer.CEREMONY,
+        "commitment": commitment.entry_hash,
+        "seed": rc.Seed.from_contributions({"乙": "1"}).material(),
+        "seed_key": rc.Seed.from_contributions({"乙": "1"}).key.hex(),
+    }
+    with pytest.raises(LedgerConflictError):
+        cer._append(ledger, "seed", body, stale)  # B's check passed on the stale read
+    assert [e.kind for e in ledger.entries()] == ["commitment", "seed"]
+    assert cer.audit_ledger(ledger) == []

@@ -993,3 +993,17 @@ def test_a_writer_killed_inside_its_transaction_leaves_no_trace(tmp_path: Path) 
         assert ledger.verify() == 5
         assert ledger.append("draw", {"i": "after"}).seq == 6
         assert ledger.verify() == 6
+
+
+def test_conditional_append_refuses_a_moved_head(tmp_path: Path) -> None:
+    from randcheck.ledger import LedgerConflictError
+
+    with Ledger.open(tmp_path / "l.db") as ledger:
+        first = ledger.append("commitment", {"n": 1})
+        head = ledger.head()
+        assert head == (1, first.entry_hash)
+        ledger.append("seed", {"n": 2}, expect_head=head)
+        with pytest.raises(LedgerConflictError, match="changed since it was read"):
+            ledger.append("seed", {"n": 3}, expect_head=head)  # stale: nothing written
+        assert ledger.head()[0] == 2
+        assert ledger.verify() == 2

@@ -33,9 +33,10 @@ The audit therefore also catches entries appended directly with
 ``Ledger.append``, bypassing these functions. :func:`replay_ledger` replays
 every recorded draw against the registers.
 
-A check and the append that follows it are two steps. Two processes recording
-conflicting steps for one round at the same moment could both pass their
-check; :func:`audit_ledger` then reports the second entry.
+Each step checks its rules against the ledger as read, then appends only if
+the ledger is still as read (``Ledger.append(..., expect_head=...)``): when
+two operators record conflicting steps at the same moment, the second gets
+:class:`~randcheck.ledger.LedgerConflictError` and nothing is written.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ import attrs
 from .canonical import canonical_id, canonical_json, jcs_loads, nfc
 from .draw import DrawResult, check_items, draw, replay, verify
 from .errors import InputError, LedgerError, RandcheckError, VerificationError
-from .ledger import Entry, Ledger
+from .ledger import GENESIS_HASH, Entry, Ledger
 from .model import Conflict, Entity, Inspector, Item
 from .pools import EntityPool, InspectorPool, conflicts_record
 from .stream import SPEC, Seed
@@ -415,6 +416,7 @@ class _State:
         self.rounds: dict[str, Round] = {}
         self.owner: dict[str, str] = {}  # entry hash -> commitment hash
         self.entries: dict[str, Entry] = {}  # every ceremony entry, by hash
+        self.head: tuple[int, str] = (0, GENESIS_HASH)  # the ledger as read
 
     @classmethod
     def load(cls, ledger: Ledger) -> _State:
@@ -427,6 +429,7 @@ class _State:
 
     def add(self, entry: Entry) -> None:
         """Take in an entry of the ledger (tolerant: a bad entry is only remembered)."""
+        self.head = (entry.seq, entry.entry_hash)
         body = entry.body
         if body.get("ceremony") != CEREMONY or entry.kind not in CEREMONY_KINDS:
             return
@@ -836,7 +839,9 @@ def _differences(
 def _append(ledger: Ledger, kind: str, body: Mapping[str, Any], state: _State) -> Entry:
     stored = _normalized(kind, body)
     state.check(kind, stored)
-    entry = ledger.append(kind, stored)
+    # Conditional on the ledger being as read: a rule checked above cannot be
+    # broken by another process appending in between.
+    entry = ledger.append(kind, stored, expect_head=state.head)
     state.add(entry)
     return entry
 

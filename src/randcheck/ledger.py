@@ -52,6 +52,7 @@ __all__ = [
     "LEDGER_FORMAT",
     "Entry",
     "Ledger",
+    "LedgerConflictError",
     "LedgerVerificationError",
     "hash_entry",
     "verify_jsonl",
@@ -108,6 +109,10 @@ _PROBLEMS: Final[Mapping[str, str]] = {
     "truncated": "truncated against the checkpoint",
     "head-mismatch": "head differs from the checkpoint",
 }
+
+
+class LedgerConflictError(LedgerError):
+    """A conditional append found that another writer appended first."""
 
 
 class LedgerVerificationError(LedgerError):
@@ -604,7 +609,9 @@ class Ledger:
 
     # -- writing --------------------------------------------------------------
 
-    def append(self, kind: str, body: Mapping[str, Any]) -> Entry:
+    def append(
+        self, kind: str, body: Mapping[str, Any], *, expect_head: tuple[int, str] | None = None
+    ) -> Entry:
         """Append one entry and return it, with its ``seq`` and hashes.
 
         ``body`` must be a JSON object without floats (record quantities as
@@ -612,6 +619,11 @@ class Ledger:
         is read and the entry inserted in one ``BEGIN IMMEDIATE`` transaction,
         so concurrent appends from other processes cannot fork the chain, and
         an interrupted append leaves no trace.
+
+        ``expect_head`` (``(size, head hash)`` as the caller last read it) makes
+        the append conditional: if any entry was appended since, nothing is
+        written and :class:`LedgerConflictError` is raised, so a rule checked
+        against what the caller read still holds when the entry lands.
         """
         kind = _check_kind(kind)
         body_text = _canonical_body(kind, body)
@@ -626,6 +638,11 @@ class Ledger:
                     "SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
                 seq, prev = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
+                if expect_head is not None and (seq - 1, prev) != tuple(expect_head):
+                    raise LedgerConflictError(
+                        f"{self.path}: the ledger changed since it was read (now {seq - 1} "
+                        f"entries, expected {expect_head[0]}); read it again and retry"
+                    )
                 digest = hash_entry(seq, kind, prev, parsed)
                 conn.execute(
                     "INSERT INTO entries (seq, kind, body, prev_hash, entry_hash)"
