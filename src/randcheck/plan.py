@@ -57,6 +57,7 @@ from .model import CREDIT_CLASSES, Item, Task, format_ratio, parse_ratio
 from .plugins import Plugins, get_plugins
 from .policies import _GRID_LIMIT, Design, Policy, Proportional, RiskWeighted, policy_from_record
 from .pools import EntityPool, parse_bool
+from .progress import progress
 from .sampling import random_order, systematic
 from .stream import SPEC, ReferenceStream, Seed, Stream, as_seed
 
@@ -2569,11 +2570,13 @@ def simulate_coverage(
     method: Method | None = None,
     history: History | None = None,
     plugins: Plugins | None = None,
+    progress_bar: bool | None = None,
 ) -> CoverageReport:
     """Estimate the coverage by drawing the year once per seed.
 
     The report's figures are the shares over the simulated years;
-    ``simulations`` is their number.
+    ``simulations`` is their number. ``progress_bar`` shows progress on
+    standard error (default: only when it is a terminal).
     """
     pool = _as_pool(entities)
     size = len(pool)
@@ -2584,7 +2587,8 @@ def simulate_coverage(
     count = 0
     chosen: Method = plan.method if method is None else method
     plugs = plugins or get_plugins()
-    for seed in seeds:
+    listed = list(seeds)
+    for seed in progress(listed, total=len(listed), desc="simulated years", enabled=progress_bar):
         year = draw_year(
             plan,
             pool,
