@@ -81,9 +81,14 @@ def test_the_tutorial_runs(
     assert "A 0.070 … 0.070" in out
     published = json.loads((tmp_path / "record.json").read_text(encoding="utf-8"))
     assert published == result.record
-    notice = (tmp_path / "公示.txt").read_text(encoding="utf-8")
-    assert "抽查结果公示" in notice
-    assert all(ident in notice for ident in result.selected("HB-01"))
+    notice = (tmp_path / "公示" / "notice.html").read_text(encoding="utf-8")
+    assert all(
+        entities_name in notice
+        for entities_name in (ns["entities"][i].name for i in result.selected("HB-01"))
+    )
+    assert "信用风险" not in notice and "近亲属" not in notice  # no private field
+    assert all(task.team for task in result.tasks)
+    assert "\n2.0\n" in out  # the stated odds of one task add up to its team size
     from randcheck.ledger import Ledger
 
     with Ledger.open(tmp_path / "刚察县-2026-第4季度.db", readonly=True) as ledger:
