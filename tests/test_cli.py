@@ -280,3 +280,52 @@ def test_whole_ceremony_from_the_command_line(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "conflict table" in refused.stderr
+
+
+def test_recuse_draws_a_substitute_that_verify_replays(tmp_path: Path) -> None:
+    regs = [
+        "--items",
+        sample_path("items-zh.csv"),
+        "--entities",
+        sample_path("entities-gbk.csv"),
+        "--inspectors",
+        sample_path("inspectors.xlsx"),
+        "--conflicts",
+        sample_path("conflicts-zh.csv"),
+    ]
+    path = tmp_path / "record.json"
+    assert (
+        run("draw", *regs, "--seed", "递补", "--on", "2026-11-26", "--out", str(path)).returncode
+        == 0
+    )
+    task = json.loads(path.read_text(encoding="utf-8"))["tasks"][0]
+    out = tmp_path / "after.json"
+    proc = run(
+        "recuse",
+        str(path),
+        "--entity",
+        task["entity"],
+        "--inspector",
+        task["team"][0],
+        "--reason",
+        "本人申请回避",
+        *regs,
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads(out.read_text(encoding="utf-8"))
+    (step,) = after["teams"]["substitutions"]
+    assert step["recused"] == task["team"][0]
+    assert task["team"][0] not in after["teams"]["teams"][task["entity"]]
+    assert run("verify", str(out), *regs).returncode == 0
+    # The substitution is part of the record: changing its reason breaks the replay.
+    step["reason"] = "别的理由"
+    out.write_text(json.dumps(after, ensure_ascii=False), encoding="utf-8")
+    assert run("verify", str(out), *regs).returncode == 1
+    # A record without teams has nothing to substitute.
+    plain = tmp_path / "plain.json"
+    assert run("draw", *regs[:4], "--seed", "1", "--out", str(plain)).returncode == 0
+    refused = run("recuse", str(plain), "--entity", "x", "--inspector", "y", "--reason", "r", *regs)
+    assert refused.returncode == 2
+    assert "no teams" in refused.stderr

@@ -21,7 +21,7 @@ from . import __version__
 from .canonical import jcs_loads
 from .commands_ledger import add_commands as add_ledger_commands
 from .commands_plan import add_commands as add_plan_commands
-from .draw import DrawResult, draw, verify
+from .draw import DrawResult, draw, replay, verify
 from .errors import RandcheckError, VerificationError
 from .publish import write_atomic
 
@@ -185,11 +185,41 @@ def _cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+def _read_record(path: str) -> Any:
     try:
-        record = jcs_loads(Path(args.record).read_bytes())
+        return jcs_loads(Path(path).read_bytes())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise RandcheckError(f"{args.record}: not a randcheck record ({exc})") from None
+        raise RandcheckError(f"{path}: not a randcheck record ({exc})") from None
+
+
+def _cmd_recuse(args: argparse.Namespace, out: TextIO) -> int:
+    record = _read_record(args.record)
+    if record.get("teams") is None:
+        raise RandcheckError(f"{args.record}: this draw has no teams (draw with --inspectors)")
+    inputs = _load_inputs(args)
+    try:
+        verify(record, inputs["entities"], inputs["inspectors"], conflicts=inputs["conflicts"])
+    except VerificationError as exc:
+        raise RandcheckError(f"{args.record} does not replay, so no substitute: {exc}") from None
+    result = replay(record, inputs["entities"], inputs["inspectors"], conflicts=inputs["conflicts"])
+    after = result.recuse(args.entity, args.inspector, args.reason)
+    assert after.teams is not None
+    step = after.teams.substitutions[-1]
+    write_atomic(args.out or args.record, _record_text(after).encode("utf-8"))
+    names = after.inspectors
+    assert names is not None
+    out.write(
+        f"{step['recused']} ({names[step['recused']].name}) recused from {step['entity']}: "
+        f"{step['reason']}\n"
+        f"substitute {step['substitute']} ({names[step['substitute']].name}), drawn from "
+        f"{len(step['candidates'])} candidates with stream {step['stream']}\n"
+        f"team now: {', '.join(after.task(step['entity']).team)}\n"
+    )
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    record = _read_record(args.record)
     inputs = _load_inputs(args)
     try:
         verify(
@@ -271,6 +301,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--conflicts",
         help="conflict table: also check the recorded recusals (default: take them as recorded)",
     )
+    rec = add(
+        "recuse",
+        _cmd_recuse,
+        "Recuse an inspector from a drawn task and draw the substitute (回避, 递补抽取).",
+    )
+    rec.add_argument("record", help="record.json of a draw with teams")
+    rec.add_argument("--entity", required=True, help="the drawn entity")
+    rec.add_argument("--inspector", required=True, help="the inspector recused")
+    rec.add_argument("--reason", required=True, help="why (kept in the record)")
+    rec.add_argument("--items", required=True, help="item list")
+    rec.add_argument("--entities", required=True, help="entity register")
+    rec.add_argument("--inspectors", required=True, help="inspector register")
+    rec.add_argument("--conflicts", help="the conflict table the draw used")
+    rec.add_argument("--out", help="write the updated record here (default: replace RECORD)")
     chk = add("check", _cmd_check, "Validate register files and print every problem found.")
     chk.add_argument("files", nargs="+", metavar="FILE", help="registers (CSV, JSON, .xlsx)")
     chk.add_argument(
