@@ -53,7 +53,7 @@ from .canonical import canonical_id, canonical_json, jcs_loads, nfc
 from .draw import DrawResult, check_items, draw, replay, verify
 from .errors import InputError, LedgerError, RandcheckError, VerificationError
 from .ledger import GENESIS_HASH, Entry, Ledger
-from .model import Conflict, Entity, Inspector, Item
+from .model import Conflict, Entity, Inspector, Item, parse_date
 from .pools import EntityPool, InspectorPool, conflicts_record
 from .stream import SPEC, Seed
 
@@ -240,14 +240,10 @@ def _hash(body: Mapping[str, Any], key: str, kind: str) -> str:
 
 
 def _as_date(value: dt.date | str, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError(f"{what} must be a date (YYYY-MM-DD), not {value!r}") from None
+        return parse_date(value, what)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _clean_text(value: object, what: str, *, required: bool = True) -> str | None:

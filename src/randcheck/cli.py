@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from . import __version__
 from .canonical import jcs_loads
 from .commands_ledger import add_commands as add_ledger_commands
+from .commands_ledger import date_argument as _date
 from .commands_plan import add_commands as add_plan_commands
 from .draw import DrawResult, draw, replay, verify
 from .errors import RandcheckError, VerificationError
@@ -239,13 +240,6 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         f"{len(record.get('tasks', []))} tasks, seed key {record['seed_key'][:16]}…\n"
     )
     return 0
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

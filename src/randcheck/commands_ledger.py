@@ -65,7 +65,8 @@ def _open(args: argparse.Namespace, *, create: bool = False, readonly: bool = Fa
     return Ledger.open(path, readonly=readonly)
 
 
-def _date(text: str) -> dt.date:
+def date_argument(text: str) -> dt.date:
+    """An argparse ``type`` for ``YYYY-MM-DD`` options (shared by every command)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -402,7 +403,7 @@ def add_commands(add: AddCommand) -> None:
         "commitment hash to publish.",
     )
     _registers(p)
-    p.add_argument("--on", type=_date, required=True, help="date of the draw (YYYY-MM-DD)")
+    p.add_argument("--on", type=date_argument, required=True, help="date of the draw (YYYY-MM-DD)")
     p.add_argument("--operator", required=True, help="who runs the draw")
     p.add_argument(
         "--observer", action="append", default=[], metavar="NAME", help="an observer (repeat)"
@@ -475,11 +476,14 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--entity", required=True, metavar="ID", help="the entity inspected")
     p.add_argument("--result", required=True, metavar="CATEGORY", help=f"one of: {categories}")
     p.add_argument(
-        "--inspected-on", type=_date, required=True, help="date of the inspection (YYYY-MM-DD)"
+        "--inspected-on",
+        type=date_argument,
+        required=True,
+        help="date of the inspection (YYYY-MM-DD)",
     )
     p.add_argument(
         "--deadline",
-        type=_date,
+        type=date_argument,
         help="rectification deadline (required for 发现问题待后续处理 and 不合格)",
     )
     p.add_argument(
@@ -501,11 +505,13 @@ def add_commands(add: AddCommand) -> None:
     _registers(p, items=False)
     p.add_argument("--out-dir", required=True, metavar="DIR", help="where to write the files")
     p.add_argument(
-        "--today", type=_date, help="the publication date (default today), for the deadlines"
+        "--today",
+        type=date_argument,
+        help="the publication date (default today), for the deadlines",
     )
     p.add_argument(
         "--holiday",
-        type=_date,
+        type=date_argument,
         action="append",
         default=[],
         metavar="DATE",
@@ -513,7 +519,7 @@ def add_commands(add: AddCommand) -> None:
     )
     p.add_argument(
         "--workday",
-        type=_date,
+        type=date_argument,
         action="append",
         default=[],
         metavar="DATE",

@@ -29,6 +29,7 @@ __all__ = [
     "Item",
     "Task",
     "format_ratio",
+    "parse_date",
     "parse_ratio",
 ]
 
@@ -263,14 +264,25 @@ class Entity:
         }
 
 
-def _date(value: object) -> dt.date | None:
-    if value is None or value == "":
-        return None
+def parse_date(value: object, what: str = "the date") -> dt.date:
+    """A date from a ``date``, a ``datetime`` or ISO text ``YYYY-MM-DD``.
+
+    Raises ``ValueError`` naming ``what`` and the value otherwise.
+    """
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    return dt.date.fromisoformat(_text(value))
+    try:
+        return dt.date.fromisoformat(_text(value))
+    except ValueError:
+        raise ValueError(f"{what} must be a date (YYYY-MM-DD), not {value!r}") from None
+
+
+def _date(value: object) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    return parse_date(value, "the date")
 
 
 @attrs.frozen

@@ -53,7 +53,7 @@ from ._version import __version__
 from .canonical import canonical_id, canonical_json, nfc
 from .draw import draw_plugins
 from .errors import InputError, PolicyError, VerificationError
-from .model import CREDIT_CLASSES, Item, Task, format_ratio, parse_ratio
+from .model import CREDIT_CLASSES, Item, Task, format_ratio, parse_date, parse_ratio
 from .plugins import Plugins, get_plugins
 from .policies import _GRID_LIMIT, Design, Policy, Proportional, RiskWeighted, policy_from_record
 from .pools import EntityPool, parse_bool
@@ -146,15 +146,7 @@ def _text(value: object) -> str:
 
 
 def _date(value: object) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = _text(value)
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    return parse_date(value, "the date")
 
 
 def _whole(value: object, what: str, minimum: int = 1) -> int:

@@ -57,7 +57,7 @@ from .ceremony import (
 )
 from .errors import RandcheckError
 from .ledger import LEDGER_FORMAT, Entry, Ledger
-from .model import Entity, Inspector, format_ratio, parse_ratio
+from .model import Entity, Inspector, format_ratio, parse_date, parse_ratio
 from .pools import EntityPool, InspectorPool
 
 __all__ = [
@@ -339,12 +339,10 @@ def _body(value: Entry | Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _day(value: dt.date | str, what: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise PublishError(f"{what} must be a date (YYYY-MM-DD), not {value!r}") from None
+        return parse_date(value, what)
+    except ValueError as exc:
+        raise PublishError(str(exc)) from None
 
 
 def _items_public(record: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
