@@ -100,6 +100,11 @@ class DrawResult:
     plugins: tuple[dict[str, Any], ...] = ()
     teams: TeamAssignment | None = None
     team_inputs: TeamInputs = attrs.field(factory=TeamInputs, repr=False)
+    merged: tuple[Task, ...] | None = attrs.field(default=None, repr=False)
+    """The tasks without teams, when already computed (draw() passes them on)."""
+
+    def _merged(self) -> tuple[Task, ...]:
+        return _merge_tasks(self.item_draws, self.entities) if self.merged is None else self.merged
 
     @functools.cached_property
     def tasks(self) -> tuple[Task, ...]:
@@ -107,7 +112,7 @@ class DrawResult:
 
         When inspectors were given, each task carries its ``team``.
         """
-        tasks = _merge_tasks(self.item_draws, self.entities)
+        tasks = self._merged()
         if self.teams is None:
             return tasks
         return tuple(attrs.evolve(t, team=self.teams.teams.get(t.entity_id, ())) for t in tasks)
@@ -132,7 +137,7 @@ class DrawResult:
         """
         if self.teams is None or self.inspectors is None:
             raise ValueError("no teams were drawn: pass inspectors to draw()")
-        base = _merge_tasks(self.item_draws, self.entities)
+        base = self._merged()
         inputs = self.team_inputs
         new, _entry = substitute(
             self.teams,
@@ -398,10 +403,11 @@ def draw(
         max_pair_probability=max_pair_probability,
         plugins=plugins if plugin_conflicts else None,
     )
-    teams = None
+    teams = merged = None
     if inspector_pool is not None:
+        merged = _merge_tasks(item_draws, pool)
         teams = assign_teams(
-            _merge_tasks(item_draws, pool),
+            merged,
             {i.code: i for i in checked},
             inspector_pool,
             seed=seed_obj,
@@ -423,6 +429,7 @@ def draw(
         plugins=tuple(draw_plugins(plugins)),
         teams=teams,
         team_inputs=inputs,
+        merged=merged,
     )
     if notify:
         plugins.after_draw(result)
