@@ -74,7 +74,8 @@ def systematic(
     if n == 0:
         return np.zeros(0, dtype=np.intp), 0
     levels = design.levels
-    if levels is not None and levels[1].size <= 256:
+    few_levels = levels is not None and levels[1].size <= 256
+    if levels is not None and few_levels:
         # Few levels: carry each entity's level code inside the sort key, so the
         # numerators come out in order without a random-access gather.
         codes, table = levels
@@ -87,7 +88,7 @@ def systematic(
     u = start_stream.below(den)
     points = u + den * np.arange(n, dtype=np.int64)
     hit = np.searchsorted(ends, points, side="right")
-    if levels is not None and levels[1].size <= 256:
+    if few_levels:
         chosen = ((packed[hit] >> np.uint64(8)) & np.uint64((1 << 40) - 1)).astype(np.intp)
     else:
         chosen = order[hit]
